@@ -1,0 +1,154 @@
+import { readFileSync } from "node:fs";
+import type { ApiKeyConfig, Permission } from "./auth.js";
+import { allPermissions } from "./auth.js";
+import { defaultLimits, defaultTtlPolicy, type Limits, type TtlPolicy } from "./limits.js";
+import { isLogLevel, type LogLevel } from "./logger.js";
+import type { MemoryStoreOptions } from "./store/memory.js";
+import type { RedisStoreOptions } from "./store/redis.js";
+
+/**
+ * Larder's configuration: defaults, then the optional JSON file named by
+ * LARDER_CONFIG, then environment variables. The defaults run with no
+ * configuration at all: memory store, auth off, port 8080.
+ */
+export interface LarderConfig {
+  /** Default 8080 (`LARDER_PORT`). */
+  port: number;
+  /** Default "0.0.0.0" (`LARDER_HOST`). */
+  host: string;
+  /** Default "memory"; "redis" when `REDIS_URL` is set (`LARDER_STORE`). */
+  store: "memory" | "redis";
+  /** Redis connection (`REDIS_URL` sets `url`). */
+  redis: RedisStoreOptions;
+  /** Memory store bounds. */
+  memory: MemoryStoreOptions;
+  /** Request limits; see {@link Limits}. */
+  limits: Partial<Limits>;
+  /** TTL policy of every namespace; see {@link TtlPolicy}. */
+  ttlPolicy: Partial<TtlPolicy>;
+  /** Per-namespace TTL policy overrides. */
+  namespaces: Record<string, Partial<TtlPolicy>>;
+  /** API keys (hashed); auth is on when there is at least one. */
+  apiKeys: ApiKeyConfig[];
+  /** Default "info" (`LARDER_LOG_LEVEL`). */
+  logLevel: LogLevel;
+  /** How long shutdown drains calls in flight, in ms. Default 10 000. */
+  drainTimeoutMs: number;
+}
+
+/** A configuration error, reported at start-up with the setting's name. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const topLevel = [
+  "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs",
+] as const;
+
+/**
+ * Loads the configuration.
+ * @param env the environment; default process.env.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
+  const file = env["LARDER_CONFIG"];
+  const raw = file === undefined || file === "" ? {} : readConfigFile(file);
+  const where = file ?? "config";
+  for (const key of Object.keys(raw)) {
+    if (!(topLevel as readonly string[]).includes(key)) {
+      throw new ConfigError(`${where}: unknown setting "${key}"; known: ${topLevel.join(", ")}`);
+    }
+  }
+  const config: LarderConfig = {
+    port: 8080,
+    host: "0.0.0.0",
+    store: "memory",
+    redis: {},
+    memory: {},
+    limits: {},
+    ttlPolicy: {},
+    namespaces: {},
+    apiKeys: [],
+    logLevel: "info",
+    drainTimeoutMs: 10_000,
+    ...(raw as Partial<LarderConfig>),
+  };
+  if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
+  if (env["LARDER_HOST"]) config.host = env["LARDER_HOST"];
+  if (env["REDIS_URL"]) {
+    config.redis = { ...config.redis, url: env["REDIS_URL"] };
+    config.store = "redis";
+  }
+  if (env["LARDER_STORE"]) config.store = env["LARDER_STORE"] as LarderConfig["store"];
+  if (env["LARDER_LOG_LEVEL"]) config.logLevel = env["LARDER_LOG_LEVEL"] as LogLevel;
+  validate(config);
+  return config;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`LARDER_CONFIG: cannot read ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`${path}: must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function validate(c: LarderConfig): void {
+  integer("port (LARDER_PORT)", c.port, 0, 65_535);
+  if (c.store !== "memory" && c.store !== "redis") {
+    throw new ConfigError(`store (LARDER_STORE): must be "memory" or "redis", got "${String(c.store)}"`);
+  }
+  if (!isLogLevel(c.logLevel)) {
+    throw new ConfigError(`logLevel (LARDER_LOG_LEVEL): must be debug, info, warn, error or silent, got "${String(c.logLevel)}"`);
+  }
+  integer("drainTimeoutMs", c.drainTimeoutMs, 0, 3_600_000);
+  for (const [name, value] of Object.entries(c.limits)) {
+    if (!(name in defaultLimits)) throw new ConfigError(`limits.${name}: unknown limit`);
+    integer(`limits.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
+  }
+  policy("ttlPolicy", c.ttlPolicy);
+  for (const [ns, p] of Object.entries(c.namespaces)) policy(`namespaces.${ns}`, p);
+  c.apiKeys.forEach((k, i) => apiKey(`apiKeys[${i}]`, k));
+}
+
+function policy(where: string, p: Partial<TtlPolicy>): void {
+  for (const [name, value] of Object.entries(p)) {
+    if (!(name in defaultTtlPolicy)) throw new ConfigError(`${where}.${name}: unknown setting`);
+    if (name === "allowNoExpiry") {
+      if (typeof value !== "boolean") throw new ConfigError(`${where}.allowNoExpiry: must be true or false`);
+    } else {
+      integer(`${where}.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
+    }
+  }
+}
+
+function apiKey(where: string, k: ApiKeyConfig): void {
+  if (typeof k !== "object" || k === null) throw new ConfigError(`${where}: must be an object`);
+  if (typeof k.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(k.sha256)) {
+    throw new ConfigError(`${where}.sha256: must be the 64 hex digits printed by "larder hash-key <key>"`);
+  }
+  if (typeof k.namespace !== "string" || k.namespace === "") {
+    throw new ConfigError(`${where}.namespace: must be a non-empty string`);
+  }
+  for (const p of k.permissions ?? []) {
+    if (!allPermissions.includes(p as Permission)) {
+      throw new ConfigError(`${where}.permissions: unknown permission "${String(p)}"; known: ${allPermissions.join(", ")}`);
+    }
+  }
+}
+
+function integer(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}: must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+}

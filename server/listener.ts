@@ -1,0 +1,146 @@
+import * as http from "node:http";
+import * as http2 from "node:http2";
+import * as net from "node:net";
+
+/** A request handler that works for both HTTP/1.1 and HTTP/2 (compat API). */
+export type DualHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+/** Options of {@link createListener}. */
+export interface ListenerOptions {
+  /** The port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** The bind address. Default "0.0.0.0". */
+  host?: string;
+  /** How long a graceful close waits for calls in flight, in ms. Default 10 000. */
+  drainTimeoutMs?: number;
+}
+
+/** One cleartext port that speaks HTTP/1.1 and HTTP/2 with prior knowledge. */
+export interface Listener {
+  /** The bound port. */
+  readonly port: number;
+  /**
+   * Stops accepting connections, lets calls in flight finish (HTTP/2 GOAWAY,
+   * HTTP/1.1 close after the response), and destroys what is left after the
+   * drain timeout.
+   */
+  close(): Promise<void>;
+}
+
+/** Every HTTP/2 connection starts with this preface (RFC 9113 §3.4). */
+const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/**
+ * Serves one handler on one port for both protocols. Node's HTTP/2 server
+ * has no HTTP/1.1 fallback without TLS, so each connection's first bytes are
+ * peeked: the HTTP/2 preface goes to the HTTP/2 server, anything else to the
+ * HTTP/1.1 server.
+ */
+export async function createListener(handler: DualHandler, options: ListenerOptions = {}): Promise<Listener> {
+  const h1 = http.createServer(handler as http.RequestListener);
+  // Function runtimes keep connections open between invocations; a long
+  // keep-alive spares them a handshake per call.
+  h1.keepAliveTimeout = 65_000;
+  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  // The session of an emitted connection is created synchronously inside
+  // emit("connection"), so the bytes already read wait here for it.
+  let pendingHead: Buffer | undefined;
+  h2.on("session", (session) => {
+    const head = pendingHead;
+    pendingHead = undefined;
+    if (head !== undefined) {
+      const receive = nativeReceiver(session);
+      if (receive === undefined) {
+        session.destroy(new Error("this Node.js cannot hand a sniffed connection to HTTP/2"));
+        return;
+      }
+      receive(head);
+    }
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const sockets = new Set<net.Socket>();
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    dispatch(socket, h1, h2, (head) => {
+      pendingHead = head;
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once("error", reject);
+    tcp.listen(options.port ?? 8080, options.host ?? "0.0.0.0", () => {
+      tcp.off("error", reject);
+      resolve();
+    });
+  });
+  const address = tcp.address() as net.AddressInfo;
+
+  return {
+    port: address.port,
+    async close() {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const session of sessions) session.close();
+      h1.closeIdleConnections();
+      const forced = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, options.drainTimeoutMs ?? 10_000);
+      forced.unref();
+      // HTTP/1.1 keep-alive connections that finish a response during the
+      // drain must not take another request.
+      h1.on("request", (_req, res: http.ServerResponse) => {
+        if (!res.headersSent) res.setHeader("connection", "close");
+      });
+      const idleTimer = setInterval(() => h1.closeIdleConnections(), 50);
+      await closed;
+      clearInterval(idleTimer);
+      clearTimeout(forced);
+    },
+  };
+}
+
+/**
+ * Reads just enough of a connection to tell the protocols apart, then hands
+ * it over. HTTP/1.1 takes the bytes back through `unshift`. Node's HTTP/2
+ * session reads the socket natively and would never see unshifted bytes, so
+ * they are fed to the session's native handle instead.
+ */
+function dispatch(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, feed: (head: Buffer) => void): void {
+  let head: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    const n = Math.min(head.length, preface.length);
+    const isH2 = head.subarray(0, n).equals(preface.subarray(0, n));
+    if (isH2 && head.length < preface.length) return;
+    socket.off("data", onData);
+    socket.pause();
+    if (isH2) {
+      feed(head);
+      h2.emit("connection", socket);
+    } else {
+      socket.unshift(head);
+      h1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+}
+
+/** The native handle of an HTTP/2 session, which can take bytes already read. */
+function nativeReceiver(session: http2.Http2Session): ((buf: Buffer) => void) | undefined {
+  for (const sym of Object.getOwnPropertySymbols(session)) {
+    const handle = (session as unknown as Record<symbol, { receive?: unknown } | undefined>)[sym];
+    if (typeof handle === "object" && handle !== null && typeof handle.receive === "function") {
+      const receive = handle.receive as (buf: Buffer) => void;
+      return (buf) => receive.call(handle, buf);
+    }
+  }
+  return undefined;
+}

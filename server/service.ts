@@ -1,0 +1,263 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { callerKey, type Caller } from "./auth.js";
+import { invalidArgument, limitExceeded, LarderError } from "./errors.js";
+import type { CacheService, SetRequest, SetResponseSchema } from "./gen/larder/v1/cache_pb.js";
+import type { EntryMetadataSchema, ValueSchema } from "./gen/larder/v1/value_pb.js";
+import { defaultLimits, defaultTtlPolicy, describeMs, type Limits, type TtlPolicy } from "./limits.js";
+import type { Entry, EntryMeta, Store, StoredValue, WriteCondition } from "./store/store.js";
+import {
+  checkBatch,
+  checkKey,
+  checkKeys,
+  checkPageLimit,
+  checkPattern,
+  checkTtl,
+  checkValue,
+  resolveExpiry,
+} from "./validate.js";
+
+/** Options of {@link CacheServiceHandler}. */
+export interface CacheServiceOptions {
+  /** Request limits. Default {@link defaultLimits}. */
+  limits?: Partial<Limits>;
+  /** The TTL policy of every namespace. Default {@link defaultTtlPolicy}. */
+  ttlPolicy?: Partial<TtlPolicy>;
+  /** Per-namespace overrides of the TTL policy. Default none. */
+  namespacePolicies?: Readonly<Record<string, Partial<TtlPolicy>>>;
+}
+
+type Impl = ServiceImpl<typeof CacheService>;
+type Req<M extends keyof Impl> = Parameters<Impl[M]>[0];
+type Res<M extends keyof Impl> = Promise<Awaited<ReturnType<Impl[M]>>>;
+
+/**
+ * The logic of `larder.v1.CacheService`: validation, defaults and mapping
+ * between wire messages and the store. It knows nothing about transports:
+ * the caller (namespace and permissions) arrives in the handler context,
+ * errors leave as {@link LarderError}, and the store is injected.
+ */
+export class CacheServiceHandler implements Impl {
+  /** The limits in force. */
+  readonly limits: Readonly<Limits>;
+  private readonly basePolicy: Readonly<TtlPolicy>;
+  private readonly policies: ReadonlyMap<string, Readonly<TtlPolicy>>;
+
+  /**
+   * @param store where the data lives.
+   * @param options limits and TTL policies.
+   */
+  constructor(
+    private readonly store: Store,
+    options: CacheServiceOptions = {},
+  ) {
+    this.limits = { ...defaultLimits, ...options.limits };
+    this.basePolicy = { ...defaultTtlPolicy, ...options.ttlPolicy };
+    this.policies = new Map(
+      Object.entries(options.namespacePolicies ?? {}).map(([ns, p]) => [ns, { ...this.basePolicy, ...p }]),
+    );
+  }
+
+  async get(req: Req<"get">, ctx: HandlerContext): Res<"get"> {
+    const ns = namespaceOf(ctx);
+    const key = checkKey("key", req.key, this.limits);
+    const touch =
+      req.touchTtlMs === undefined ? undefined : checkTtl("touch_ttl_ms", req.touchTtlMs, this.policy(ns).maxTtlMs);
+    const entry = await this.store.get(ns, key, touch);
+    return entryResponse(entry);
+  }
+
+  async set(req: Req<"set">, ctx: HandlerContext): Res<"set"> {
+    const ns = namespaceOf(ctx);
+    const policy = this.policy(ns);
+    const key = checkKey("key", req.key, this.limits);
+    const value = checkValue("value", req.value, this.limits);
+    const expiry = resolveExpiry(req.expiry, policy);
+    const condition = writeCondition(req);
+    if (req.lockGuard !== undefined) {
+      throw new LarderError("unimplemented", "lock_guard: lock-guarded writes are not available yet");
+    }
+    const out = await this.store.set(ns, { key, value, expiry, condition });
+    return {
+      applied: out.applied,
+      created: out.created,
+      version: BigInt(out.version),
+      expiresAt: timestamp(out.expiresAt),
+    } satisfies MessageInitShape<typeof SetResponseSchema>;
+  }
+
+  async has(req: Req<"has">, ctx: HandlerContext): Res<"has"> {
+    const ns = namespaceOf(ctx);
+    const out = await this.store.has(ns, checkKey("key", req.key, this.limits));
+    return out.found ? { found: true, expiresAt: timestamp(out.expiresAt) } : { found: false };
+  }
+
+  async delete(req: Req<"delete">, ctx: HandlerContext): Res<"delete"> {
+    const ns = namespaceOf(ctx);
+    const deleted = await this.store.delete(ns, checkKeys("keys", req.keys, this.limits));
+    return { deleted: BigInt(deleted) };
+  }
+
+  async extend(req: Req<"extend">, ctx: HandlerContext): Res<"extend"> {
+    const ns = namespaceOf(ctx);
+    const key = checkKey("key", req.key, this.limits);
+    const maxTtlMs = this.policy(ns).maxTtlMs;
+    const addMs = checkTtl("add_ms", req.addMs, maxTtlMs);
+    const out = await this.store.extend(ns, key, addMs, maxTtlMs);
+    switch (out.status) {
+      case "missing":
+        return { found: false };
+      case "extended":
+        return { found: true, expiresAt: timestamp(out.expiresAt) };
+      case "exceedsMax":
+        throw limitExceeded(
+          "add_ms",
+          `the TTL would become ${out.remainingMs + addMs} ms, over the maximum TTL of ${describeMs(maxTtlMs)}`,
+        );
+    }
+  }
+
+  async keys(req: Req<"keys">, ctx: HandlerContext): Res<"keys"> {
+    const ns = namespaceOf(ctx);
+    const pattern = checkPattern("pattern", req.pattern, this.limits);
+    const limit = checkPageLimit("limit", req.limit, this.limits);
+    return this.store.keys(ns, pattern, req.cursor, limit);
+  }
+
+  async getMany(req: Req<"getMany">, ctx: HandlerContext): Res<"getMany"> {
+    const ns = namespaceOf(ctx);
+    const keys = checkKeys("keys", req.keys, this.limits);
+    const entries = await this.store.getMany(ns, keys);
+    return {
+      items: keys.map((key, i) => ({ key, ...entryResponse(entries[i]) })),
+    };
+  }
+
+  async setMany(req: Req<"setMany">, ctx: HandlerContext): Res<"setMany"> {
+    const ns = namespaceOf(ctx);
+    const policy = this.policy(ns);
+    checkBatch("entries", req.entries.length, this.limits);
+    const inputs = req.entries.map((e, i) => ({
+      key: checkKey(`entries[${i}].key`, e.key, this.limits),
+      value: checkValue(`entries[${i}].value`, e.value, this.limits),
+      expiry: resolveExpiry(e.expiry, policy),
+    }));
+    const outcomes = await this.store.setMany(ns, inputs);
+    return {
+      results: outcomes.map((o, i) => ({
+        key: inputs[i]?.key ?? "",
+        created: o.created,
+        version: BigInt(o.version),
+      })),
+    };
+  }
+
+  async increment(req: Req<"increment">, ctx: HandlerContext): Res<"increment"> {
+    const ns = namespaceOf(ctx);
+    const key = checkKey("key", req.key, this.limits);
+    const expiry = resolveExpiry(req.expiry, this.policy(ns));
+    const out = await this.store.increment(ns, key, req.delta ?? 1n, expiry);
+    return {
+      value: out.value,
+      created: out.created,
+      version: BigInt(out.version),
+      expiresAt: timestamp(out.expiresAt),
+    };
+  }
+
+  lock(): Res<"lock"> {
+    return notYet("Lock");
+  }
+
+  unlock(): Res<"unlock"> {
+    return notYet("Unlock");
+  }
+
+  extendLock(): Res<"extendLock"> {
+    return notYet("ExtendLock");
+  }
+
+  checkLock(): Res<"checkLock"> {
+    return notYet("CheckLock");
+  }
+
+  listLocks(): Res<"listLocks"> {
+    return notYet("ListLocks");
+  }
+
+  runCommand(): Res<"runCommand"> {
+    return notYet("RunCommand");
+  }
+
+  listCommandEvents(): Res<"listCommandEvents"> {
+    return notYet("ListCommandEvents");
+  }
+
+  /** The TTL policy of a namespace. */
+  policy(ns: string): Readonly<TtlPolicy> {
+    return this.policies.get(ns) ?? this.basePolicy;
+  }
+}
+
+function namespaceOf(ctx: HandlerContext): string {
+  const caller: Caller | undefined = ctx.values.get(callerKey);
+  if (caller === undefined) {
+    // Only reachable when the service is mounted without the caller
+    // interceptor, which is a wiring bug, not a client error.
+    throw new Error("no caller in context: mount CacheServiceHandler with the Larder interceptors");
+  }
+  return caller.namespace;
+}
+
+function writeCondition(req: SetRequest): WriteCondition {
+  switch (req.mode) {
+    case 0:
+    case 1:
+      if (req.ifVersion !== 0n) throw invalidArgument("if_version", "is only allowed with SET_MODE_IF_VERSION");
+      return { mode: "always" };
+    case 2:
+      return { mode: "ifAbsent" };
+    case 3:
+      return { mode: "ifPresent" };
+    case 4:
+      if (req.ifVersion <= 0n) throw invalidArgument("if_version", "must be positive with SET_MODE_IF_VERSION");
+      return { mode: "ifVersion", version: Number(req.ifVersion) };
+    default:
+      throw invalidArgument("mode", `unknown SetMode ${String(req.mode)}`);
+  }
+}
+
+/** The fields GetResponse and GetManyItem share. */
+type EntryFields =
+  | { found: false }
+  | { found: true; value: MessageInitShape<typeof ValueSchema>; metadata: MessageInitShape<typeof EntryMetadataSchema> };
+
+function entryResponse(entry: Entry | undefined): EntryFields {
+  if (entry === undefined) return { found: false };
+  return { found: true, value: valueMessage(entry.value), metadata: metadataMessage(entry.meta) };
+}
+
+function valueMessage(value: StoredValue): MessageInitShape<typeof ValueSchema> {
+  return value.kind === "json"
+    ? { kind: { case: "json", value: value.json } }
+    : { kind: { case: "binary", value: value.binary } };
+}
+
+function metadataMessage(meta: EntryMeta): MessageInitShape<typeof EntryMetadataSchema> {
+  return {
+    createdAt: timestampFromMs(meta.createdAt),
+    updatedAt: timestampFromMs(meta.updatedAt),
+    expiresAt: timestamp(meta.expiresAt),
+    lastReadAt: timestamp(meta.lastReadAt),
+    version: BigInt(meta.version),
+  };
+}
+
+function timestamp(ms: number | undefined): ReturnType<typeof timestampFromMs> | undefined {
+  return ms === undefined ? undefined : timestampFromMs(ms);
+}
+
+function notYet(rpc: string): never {
+  throw new LarderError("unimplemented", `${rpc}: not implemented by this server yet`);
+}
