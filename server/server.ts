@@ -3,6 +3,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { createAuthenticator, type ApiKeyConfig } from "./auth.js";
 import { createCallPipeline } from "./call-pipeline.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
+import { withSpecGrpcMessage } from "./grpc-message.js";
 import { createListener, type DualHandler } from "./listener.js";
 import { createLogger, type Logger } from "./logger.js";
 import { CacheServiceHandler, type CacheServiceOptions } from "./service.js";
@@ -58,7 +59,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     requestGate: pipeline.requestGate,
     readMaxBytes: options.maxRequestBytes ?? 64 * 1024 * 1024,
   });
-  const listener = await createListener(handler as DualHandler, {
+  const listener = await createListener(withSpecGrpcMessage(handler as DualHandler), {
     port: options.port ?? 8080,
     host: options.host ?? "0.0.0.0",
     drainTimeoutMs: options.drainTimeoutMs ?? 10_000,

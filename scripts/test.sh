@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test suite of Larder on a fresh machine. It installs what it
+# needs (Debian packages when run as root, npm packages), checks that the
+# generated code matches the protos, lints, type-checks, builds, and runs the
+# suites against real servers. It fails if any test is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "system packages"
+missing=()
+need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
+need node nodejs
+need redis-server redis-server
+need redis-cli redis-tools
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "missing: ${missing[*]} (install with: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+echo "node $(node --version), $(redis-server --version | cut -d' ' -f1-3)"
+
+step "npm packages"
+if [ -n "${CI:-}" ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+step "generated code"
+bash scripts/check-generated.sh
+
+step "lint"
+npx buf lint
+npx buf format --diff --exit-code
+npx eslint --max-warnings 0 .
+echo "buf lint, buf format and eslint are clean"
+
+step "typecheck and build"
+npx tsc -p tsconfig.json --noEmit
+npm run build --silent
+
+step "TypeScript suites (vitest)"
+report=$(mktemp)
+trap 'rm -f "$report"' EXIT
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$report" || status=$?
+node scripts/summarize-vitest.mjs "$report" || status=1
+exit "$status"
