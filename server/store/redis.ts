@@ -1,0 +1,363 @@
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
+import { LarderError } from "../errors.js";
+import { escapeGlob, globToRegExp } from "./glob.js";
+import { matchSuperset, parseKeysCursor, scripts } from "./redis-scripts.js";
+import type {
+  Entry,
+  Expiry,
+  ExtendOutcome,
+  HasOutcome,
+  IncrementOutcome,
+  KeysPage,
+  SetInput,
+  SetManyOutcome,
+  SetOutcome,
+  Store,
+  StoredValue,
+  WriteInput,
+} from "./store.js";
+
+/**
+ * Options of {@link createRedisStore}. Exactly one topology is used: Cluster
+ * when `clusterNodes` is given, else Sentinel when `sentinels` is given,
+ * else the standalone `url`.
+ */
+export interface RedisStoreOptions {
+  /** Standalone Redis, e.g. `redis://:password@host:6379/0`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Redis Sentinel addresses. Default none (no Sentinel). */
+  sentinels?: { host: string; port: number }[];
+  /** The master name that the sentinels monitor. Default `mymaster`. */
+  sentinelName?: string;
+  /** Redis Cluster seed nodes. Default none (no Cluster). */
+  clusterNodes?: { host: string; port: number }[];
+  /** First segment of every Redis key, so Larder can share a Redis. Must not contain `{` or `}`. Default `larder`. */
+  keyPrefix?: string;
+  /** How long one store call may wait for Redis before failing as unavailable. Default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** Told about connection errors (never values), e.g. for logging. Default: ignored. */
+  onConnectionError?: (err: Error) => void;
+}
+
+/**
+ * Creates the Redis store. The connection is made in the background and kept
+ * alive: while Redis is unreachable, calls fail fast as `unavailable`, and
+ * the store recovers on its own when Redis comes back.
+ */
+export function createRedisStore(options: RedisStoreOptions = {}): Store {
+  return new RedisStore(options);
+}
+
+type Reply = Buffer | string | number | null | Reply[];
+type ScriptFn = (...args: (string | Buffer | number)[]) => Promise<Reply>;
+/** The commands that `defineCommand` adds; `…Buffer` answers bulk strings as Buffers. */
+type ScriptCommands = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn>;
+
+const int64Min = -(2n ** 63n);
+const int64Max = 2n ** 63n - 1n;
+/** SCAN elements one Keys call may look at, so a page never blocks Redis for long. */
+const scanBudget = 10_000;
+// Errors that Redis answers while it cannot serve for now; retrying later works.
+const transientReply = /^(LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY|NOREPLICAS|MOVED|ASK)\b/;
+
+/** The Redis backend; see {@link createRedisStore}. */
+class RedisStore implements Store {
+  readonly kind = "redis";
+  private readonly client: Redis | Cluster;
+  private readonly commands: ScriptCommands;
+  private readonly prefix: string;
+  private readonly timeoutMs: number;
+  private everReady = false;
+
+  constructor(options: RedisStoreOptions) {
+    this.prefix = options.keyPrefix ?? "larder";
+    // A brace in the prefix would move the Cluster hash tag out of the
+    // namespace segment, or empty it, and scatter a namespace over slots.
+    if (/[{}]/.test(this.prefix)) throw new Error("redis keyPrefix must not contain { or }");
+    this.timeoutMs = options.commandTimeoutMs ?? 2000;
+    const common: RedisOptions = {
+      // Keep reconnecting in the background forever; calls fail fast meanwhile.
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+      // Commands sent before the first connection wait in the offline queue,
+      // but give up after one reconnection attempt rather than the default 20.
+      maxRetriesPerRequest: 1,
+      connectTimeout: Math.max(this.timeoutMs, 1000),
+    };
+    if (options.clusterNodes !== undefined && options.clusterNodes.length > 0) {
+      const clusterOptions: ClusterOptions = {
+        redisOptions: common,
+        clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+      };
+      this.client = new Cluster(options.clusterNodes, clusterOptions);
+    } else if (options.sentinels !== undefined && options.sentinels.length > 0) {
+      this.client = new Redis({
+        ...common,
+        sentinels: options.sentinels,
+        name: options.sentinelName ?? "mymaster",
+        sentinelRetryStrategy: (times) => Math.min(100 * times, 2000),
+      });
+    } else {
+      this.client = new Redis(options.url ?? "redis://127.0.0.1:6379", common);
+    }
+    const onError = options.onConnectionError;
+    // Without a listener, ioredis' connection errors would crash the process.
+    this.client.on("error", (err: Error) => onError?.(err));
+    this.client.on("ready", () => {
+      this.everReady = true;
+    });
+    for (const [name, definition] of Object.entries(scripts)) {
+      this.client.defineCommand(name, definition);
+    }
+    this.commands = this.client as unknown as ScriptCommands;
+  }
+
+  async get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined> {
+    const touch = touchTtlMs === undefined ? "" : String(touchTtlMs);
+    const reply = await this.run(() => this.commands.larderGetBuffer(this.entryKey(ns, key), touch));
+    return toEntry(reply);
+  }
+
+  async getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+    if (keys.length === 0) return [];
+    const names = keys.map((key) => this.entryKey(ns, key));
+    const reply = list(await this.run(() => this.commands.larderGetManyBuffer(names.length, ...names)));
+    return keys.map((_, i) => toEntry(reply[i]));
+  }
+
+  async set(ns: string, input: SetInput): Promise<SetOutcome> {
+    const c = input.condition;
+    const mode = c.mode === "ifAbsent" ? "absent" : c.mode === "ifPresent" ? "present" : c.mode === "ifVersion" ? "version" : "always";
+    const version = c.mode === "ifVersion" ? String(c.version) : "";
+    const [value, kind] = encodeValue(input.value);
+    const [seq, entry, ttl] = [this.seqKey(ns), this.entryKey(ns, input.key), ttlArg(input.expiry)];
+    const reply = list(await this.run(() => this.commands.larderSet(seq, entry, value, kind, ttl, mode, version)));
+    return {
+      applied: int(reply[0]) === 1,
+      created: int(reply[1]) === 1,
+      version: int(reply[2]),
+      expiresAt: optInt(reply[3]),
+    };
+  }
+
+  async setMany(ns: string, inputs: readonly WriteInput[]): Promise<SetManyOutcome[]> {
+    if (inputs.length === 0) return [];
+    const keys = [this.seqKey(ns)];
+    const args: (string | Buffer)[] = [];
+    for (const input of inputs) {
+      const [value, kind] = encodeValue(input.value);
+      keys.push(this.entryKey(ns, input.key));
+      args.push(value, kind, ttlArg(input.expiry));
+    }
+    const reply = list(await this.run(() => this.commands.larderSetMany(keys.length, ...keys, ...args)));
+    return inputs.map((_, i) => ({ created: int(reply[2 * i]) === 1, version: int(reply[2 * i + 1]) }));
+  }
+
+  async has(ns: string, key: string): Promise<HasOutcome> {
+    const reply = list(await this.run(() => this.commands.larderHas(this.entryKey(ns, key))));
+    return int(reply[0]) === 1 ? { found: true, expiresAt: optInt(reply[1]) } : { found: false };
+  }
+
+  async delete(ns: string, keys: readonly string[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const names = keys.map((key) => this.entryKey(ns, key));
+    return int(await this.run(() => this.commands.larderDelete(names.length, ...names)));
+  }
+
+  async extend(ns: string, key: string, addMs: number, maxTtlMs: number): Promise<ExtendOutcome> {
+    const entry = this.entryKey(ns, key);
+    const reply = list(await this.run(() => this.commands.larderExtend(entry, String(addMs), String(maxTtlMs))));
+    switch (int(reply[0])) {
+      case 0:
+        return { status: "missing" };
+      case 2:
+        return { status: "exceedsMax", remainingMs: int(reply[1]) };
+      default:
+        return { status: "extended", expiresAt: optInt(reply[1]) };
+    }
+  }
+
+  async keys(ns: string, pattern: string, cursor: string, limit: number): Promise<KeysPage> {
+    const [redisCursor, rangeEnd, after] = parseKeysCursor(cursor);
+    const page = Math.max(1, Math.floor(limit));
+    // A batch of a quarter page keeps the walk of an overflowing batch short.
+    const count = Math.max(16, Math.ceil(page / 4));
+    const budget = Math.ceil(scanBudget / count);
+    const prefix = this.entryPrefix(ns);
+    const match = escapeGlob(prefix) + matchSuperset(pattern);
+    const args = [match, redisCursor, rangeEnd, after, String(page), String(count), String(budget)];
+    const reply = list(await this.run(() => this.commands.larderKeysBuffer(this.seqKey(ns), ...args)));
+    // MATCH works on bytes and was only a superset of the glob (see
+    // matchSuperset); this filter applies the glob by code point.
+    const matcher = globToRegExp(pattern);
+    const prefixBytes = Buffer.byteLength(prefix);
+    const keys = new Set<string>();
+    for (const name of list(reply[1] ?? null)) {
+      const key = bytes(name).subarray(prefixBytes).toString("utf8");
+      if (matcher.test(key)) keys.add(key);
+    }
+    return { keys: [...keys], nextCursor: text(reply[0] ?? null) };
+  }
+
+  async increment(ns: string, key: string, delta: bigint, expiry: Expiry): Promise<IncrementOutcome> {
+    if (delta < int64Min || delta > int64Max) {
+      throw new LarderError("outOfRange", "delta: the result would overflow a 64-bit integer");
+    }
+    const [seq, entry] = [this.seqKey(ns), this.entryKey(ns, key)];
+    const reply = list(await this.run(() => this.commands.larderIncrement(seq, entry, delta.toString(), ttlArg(expiry))));
+    switch (int(reply[0])) {
+      case 1:
+        throw new LarderError("failedPrecondition", "key: the stored value is not an integer");
+      case 2:
+        throw new LarderError("outOfRange", "delta: the result would overflow a 64-bit integer");
+      default:
+        return {
+          value: BigInt(text(reply[1] ?? null)),
+          created: int(reply[2]) === 1,
+          version: int(reply[3]),
+          expiresAt: optInt(reply[4]),
+        };
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.run(() => this.client.ping());
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.client.status === "ready") await withTimeout(this.client.quit(), this.timeoutMs);
+    } catch {
+      // Closing anyway: disconnect below drops whatever quit left behind.
+    } finally {
+      this.client.disconnect();
+    }
+  }
+
+  /**
+   * The namespace's segment, with a length so that no namespace name can be
+   * a prefix of another's keys whatever characters it holds, inside one
+   * Cluster hash tag so that all its keys share a slot and multi-key scripts
+   * are legal.
+   */
+  private tag(ns: string): string {
+    return `${this.prefix}:{${Buffer.byteLength(ns)}:${ns}}`;
+  }
+
+  private entryPrefix(ns: string): string {
+    return `${this.tag(ns)}:e:`;
+  }
+
+  private entryKey(ns: string, key: string): string {
+    return `${this.entryPrefix(ns)}${key}`;
+  }
+
+  /** The namespace's version sequence; it never expires. */
+  private seqKey(ns: string): string {
+    return `${this.tag(ns)}:seq`;
+  }
+
+  /** Runs one call against Redis, turning connection trouble into `unavailable`. */
+  private async run<T>(send: () => Promise<T>): Promise<T> {
+    // Once connected, a lost connection fails calls at once instead of
+    // queueing them for later: a queued write would apply after its caller
+    // was told it failed, and the queue would grow while Redis is down.
+    if (this.everReady && this.client.status !== "ready") {
+      throw new LarderError("unavailable", "backend unavailable: redis connection lost");
+    }
+    try {
+      return await withTimeout(send(), this.timeoutMs);
+    } catch (err) {
+      throw toLarderError(err);
+    }
+  }
+}
+
+/** Maps an ioredis failure to a LarderError; script bugs stay internal errors. */
+function toLarderError(err: unknown): unknown {
+  if (err instanceof LarderError) return err;
+  if (err instanceof Error && err.name === "ReplyError") {
+    if (err.message.startsWith("OOM")) return new LarderError("resourceExhausted", "backend out of memory");
+    const transient = transientReply.exec(err.message);
+    if (transient === null) return err;
+    return new LarderError("unavailable", `backend unavailable: redis answered ${transient[1]}`);
+  }
+  return new LarderError("unavailable", "backend unavailable: cannot reach redis");
+}
+
+class TimeoutError extends Error {}
+
+async function withTimeout<T>(call: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError("timed out")), ms);
+  });
+  try {
+    return await Promise.race([call, timeout]);
+  } catch (err) {
+    if (err instanceof TimeoutError) {
+      call.catch(() => {});
+      throw new LarderError("unavailable", "backend unavailable: redis did not answer in time");
+    }
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function ttlArg(expiry: Expiry): string {
+  return "ttlMs" in expiry ? String(expiry.ttlMs) : "";
+}
+
+function encodeValue(value: StoredValue): [string | Buffer, "j" | "b"] {
+  // JSON goes in as text so that `redis-cli HGET` shows it readable.
+  return value.kind === "json"
+    ? [value.json, "j"]
+    : [Buffer.from(value.binary.buffer, value.binary.byteOffset, value.binary.byteLength), "b"];
+}
+
+/** Decodes a get answer: nil, or [v, t, c, u, x, r, n] as Buffers. */
+function toEntry(reply: Reply | undefined): Entry | undefined {
+  if (reply === null || reply === undefined) return undefined;
+  const f = list(reply);
+  const v = bytes(f[0] ?? null);
+  const value: StoredValue =
+    text(f[1] ?? null) === "b" ? { kind: "binary", binary: new Uint8Array(v) } : { kind: "json", json: v.toString("utf8") };
+  return {
+    value,
+    meta: {
+      createdAt: int(f[2]),
+      updatedAt: int(f[3]),
+      expiresAt: optInt(f[4]),
+      lastReadAt: optInt(f[5]),
+      version: int(f[6]),
+    },
+  };
+}
+
+function list(reply: Reply): Reply[] {
+  if (!Array.isArray(reply)) throw new Error("redis store: unexpected script reply");
+  return reply;
+}
+
+function bytes(reply: Reply): Buffer {
+  if (Buffer.isBuffer(reply)) return reply;
+  if (typeof reply === "string") return Buffer.from(reply, "utf8");
+  throw new Error("redis store: unexpected script reply");
+}
+
+function text(reply: Reply): string {
+  if (typeof reply === "string") return reply;
+  if (typeof reply === "number") return String(reply);
+  return bytes(reply).toString("utf8");
+}
+
+function int(reply: Reply | undefined): number {
+  const n = reply === undefined || reply === null ? NaN : Number(text(reply));
+  if (!Number.isFinite(n)) throw new Error("redis store: unexpected script reply");
+  return n;
+}
+
+function optInt(reply: Reply | undefined): number | undefined {
+  if (reply === undefined || reply === null) return undefined;
+  return text(reply) === "" ? undefined : int(reply);
+}
