@@ -48,7 +48,7 @@ describe("larder serve (memory store)", () => {
     const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const { GetRequestSchema, GetResponseSchema } = await import("../server/gen/larder/v1/cache_pb.js");
     const { create, toBinary, fromBinary } = await import("@bufbuild/protobuf");
-    const res = await new Promise<{ found: boolean; value?: { kind: { value?: unknown } } }>((resolve, reject) =>
+    const res = await new Promise<{ found: boolean; value?: { kind: { value?: unknown } } | undefined }>((resolve, reject) =>
       client.makeUnaryRequest(
         "/larder.v1.CacheService/Get",
         (m: ReturnType<typeof create<typeof GetRequestSchema>>) => Buffer.from(toBinary(GetRequestSchema, m)),

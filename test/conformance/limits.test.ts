@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { hashApiKey } from "../../server/auth.js";
+import type { SetMode } from "../../server/gen/larder/v1/cache_pb.js";
 import { storeKinds } from "../harness/larder.js";
 import { expectCode, json, useLarder } from "../harness/fixture.js";
 
@@ -70,7 +71,7 @@ describe.each(storeKinds)("conformance: limits and bad input [%s store]", (kind)
     const c = larder.client();
     await expectCode(c.set({ key: "k", value: json(1), mode: 4 }), Code.InvalidArgument, /if_version: must be positive/);
     await expectCode(c.set({ key: "k", value: json(1), ifVersion: 3n }), Code.InvalidArgument, /if_version: is only allowed/);
-    await expectCode(c.set({ key: "k", value: json(1), mode: 42 }), Code.InvalidArgument, /mode: unknown SetMode 42/);
+    await expectCode(c.set({ key: "k", value: json(1), mode: 42 as SetMode }), Code.InvalidArgument, /mode: unknown SetMode 42/);
   });
 
   it("answers UNIMPLEMENTED for the RPCs whose features are not built yet", async () => {
