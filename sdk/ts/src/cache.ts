@@ -1,0 +1,190 @@
+import type { CacheEntry } from "./values.js";
+
+/**
+ * Options of {@link Cache.set}. Passing a number instead is short for `{ ttl }`.
+ *
+ * At most one condition (`onlyIfAbsent`, `onlyIfPresent`, `ifVersion`) may be
+ * given. Conditional writes are never retried: if the first attempt reached
+ * the server, a retry could report "not applied" for a write that happened.
+ */
+export interface SetOptions {
+  /** Time to live in seconds, fractions allowed (ms precision). Default: the namespace default, 3600 s unless configured. */
+  ttl?: number;
+  /** Keep the entry until deleted; a namespace policy may forbid it. Excludes `ttl`. */
+  noExpiry?: boolean;
+  /** Write only if the key does not exist. */
+  onlyIfAbsent?: boolean;
+  /** Write only if the key exists. */
+  onlyIfPresent?: boolean;
+  /** Write only if the key exists with this version (compare-and-set; see {@link Cache.getEntry}). */
+  ifVersion?: number;
+}
+
+/** Options of a plain {@link Cache.get}. */
+export interface GetOptions {
+  /** Sliding expiry: on a hit, reset the TTL to this many seconds from now. */
+  touch?: number;
+}
+
+/** Options of get-or-compute, the {@link Cache.get} overload with `getValue`. */
+export interface GetOrComputeOptions<T> extends GetOptions {
+  /** TTL of a computed value, in seconds. Default: the namespace default. */
+  ttl?: number;
+  /**
+   * Produces the value on a miss. Must not return `undefined` (JSON cannot
+   * hold it); return `null` to cache "nothing there".
+   */
+  getValue: () => T | Promise<T>;
+}
+
+/** Options of {@link Cache.iterateKeys}. */
+export interface IterateKeysOptions {
+  /** Keys fetched per round trip, 1 to 1000. Default: the server's, 100. */
+  pageSize?: number;
+}
+
+/** One entry of {@link Cache.setMany}. */
+export interface SetManyEntry {
+  /** The key. */
+  key: string;
+  /** The value; encoded like {@link Cache.set} does. */
+  value: unknown;
+  /** Time to live in seconds. Default: the namespace default. */
+  ttl?: number;
+}
+
+/**
+ * A Larder cache, bound to one server and one namespace. Create one with
+ * {@link createCache} and share it: it multiplexes calls over one connection.
+ *
+ * Values are JSON-serialized (anything `JSON.stringify` accepts); a
+ * `Uint8Array` is stored as opaque binary and read back as a `Uint8Array`.
+ * TTLs are in seconds. Reads that miss resolve to `null`, never throw.
+ * Failures reject with a {@link LarderError}.
+ */
+export interface Cache {
+  /**
+   * Writes a value.
+   *
+   * @param key 1 to 1024 UTF-8 bytes, taken literally.
+   * @param value anything JSON can represent, or a Uint8Array.
+   * @param ttl seconds to live, or {@link SetOptions}.
+   * @returns whether the write was applied (always true without a condition).
+   */
+  set<T>(key: string, value: T, ttl?: number | SetOptions): Promise<boolean>;
+
+  /**
+   * Get-or-compute: returns the cached value, or on a miss calls `getValue`,
+   * stores its result with `ttl` and returns it as a later read would (JSON
+   * round-tripped). Concurrent calls for one key in this process share a
+   * single read and a single `getValue` call.
+   *
+   * @param key the key.
+   * @param options how to compute the value on a miss.
+   */
+  get<T>(key: string, options: GetOrComputeOptions<T>): Promise<T>;
+
+  /**
+   * Reads a value. A stored JSON `null` also reads as `null`; use
+   * {@link Cache.getEntry} or {@link Cache.has} to tell it from a miss.
+   *
+   * @param key the key.
+   * @param options sliding expiry.
+   * @returns the value, or null on a miss.
+   */
+  get<T = unknown>(key: string, options?: GetOptions): Promise<T | null>;
+
+  /**
+   * Reads a value with its metadata (version, timestamps, expiry).
+   *
+   * @param key the key.
+   * @param options sliding expiry.
+   * @returns the entry, or null on a miss.
+   */
+  getEntry<T = unknown>(key: string, options?: GetOptions): Promise<CacheEntry<T> | null>;
+
+  /**
+   * Tells whether a key exists, without transferring its value.
+   *
+   * @param key the key.
+   */
+  has(key: string): Promise<boolean>;
+
+  /**
+   * Removes a key, or several.
+   *
+   * @param key one key, or an array of keys.
+   * @returns whether the key (or any of the keys) existed.
+   */
+  delete(key: string | readonly string[]): Promise<boolean>;
+
+  /**
+   * Removes many keys, any number (sent in batches of 1000).
+   *
+   * @param keys the keys.
+   * @returns how many of them existed.
+   */
+  deleteMany(keys: readonly string[]): Promise<number>;
+
+  /**
+   * Adds time to a key's remaining TTL. An entry without expiry stays so.
+   * Not retried: a repeated attempt would add the time twice.
+   *
+   * @param key the key.
+   * @param seconds seconds to add.
+   * @returns whether the key existed.
+   */
+  extend(key: string, seconds: number): Promise<boolean>;
+
+  /**
+   * Lists every key matching a glob (`*`, `?`, `[a-z]`, `\` escapes),
+   * following all pages. For large namespaces prefer {@link Cache.iterateKeys}.
+   *
+   * @param pattern the glob; default `*`.
+   * @returns the keys, without duplicates, in no particular order.
+   */
+  keys(pattern?: string): Promise<string[]>;
+
+  /**
+   * Lists keys matching a glob lazily, fetching the next page only when the
+   * previous one has been consumed. If keys are written during the listing,
+   * a key may be yielded twice; one present throughout is yielded at least once.
+   *
+   * @param pattern the glob; default `*`.
+   * @param options the page size.
+   */
+  iterateKeys(pattern?: string, options?: IterateKeysOptions): AsyncIterable<string>;
+
+  /**
+   * Reads many keys (any number; sent in batches of 1000).
+   *
+   * @param keys the keys.
+   * @returns a map in request order, `null` for each miss.
+   */
+  getMany<T = unknown>(keys: readonly string[]): Promise<Map<string, T | null>>;
+
+  /**
+   * Writes many entries unconditionally, each with its own TTL (any number;
+   * sent in batches of 1000, so a failure may leave earlier batches written).
+   *
+   * @param entries the entries.
+   */
+  setMany(entries: readonly SetManyEntry[]): Promise<void>;
+
+  /**
+   * Atomically adds to an integer value, creating it (with `ttl`) if absent.
+   * An existing key keeps its expiry. Not retried: a repeat would count twice.
+   *
+   * @param key the key; its value must be a JSON integer.
+   * @param delta the amount to add, possibly negative; default 1.
+   * @param ttl seconds to live if the key is created.
+   * @returns the value after the addition.
+   */
+  increment(key: string, delta?: number, ttl?: number): Promise<number>;
+
+  /**
+   * Releases the connection. Calls made afterwards fail; calling close
+   * again does nothing.
+   */
+  close(): Promise<void>;
+}

@@ -1,0 +1,42 @@
+import * as http from "node:http";
+import * as https from "node:https";
+import type { Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import type { ResolvedOptions } from "./options.js";
+
+/** A transport together with the means to release its connections. */
+export interface OwnedTransport {
+  /** The transport the generated client calls through. */
+  readonly transport: Transport;
+  /** Closes the connections this transport opened; safe to call twice. */
+  close(): void;
+}
+
+/**
+ * Builds the transport for a cache. A caller-supplied transport is used as
+ * is and never closed, since the caller may share it.
+ *
+ * @param options the resolved cache options.
+ */
+export function openTransport(options: ResolvedOptions): OwnedTransport {
+  if (options.transport !== undefined) {
+    return { transport: options.transport, close: () => {} };
+  }
+  if (options.protocol === "grpc") {
+    // Owning the session manager is what lets close() drop the HTTP/2
+    // connection; connect-node offers no other handle on it.
+    const sessionManager = new Http2SessionManager(options.url);
+    return {
+      transport: createGrpcTransport({ baseUrl: options.url, sessionManager }),
+      close: () => sessionManager.abort(),
+    };
+  }
+  // A private keep-alive agent, for the same reason: close() can destroy its
+  // sockets without touching the process-wide global agent.
+  const secure = new URL(options.url).protocol === "https:";
+  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  return {
+    transport: createConnectTransport({ baseUrl: options.url, httpVersion: "1.1", nodeOptions: { agent } }),
+    close: () => agent.destroy(),
+  };
+}
