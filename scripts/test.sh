@@ -14,6 +14,7 @@ need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
 need node nodejs
 need redis-server redis-server
 need redis-cli redis-tools
+need protoc protobuf-compiler
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing ${missing[*]}"
@@ -52,4 +53,5 @@ trap 'rm -f "$report"' EXIT
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" || status=$?
 node scripts/summarize-vitest.mjs "$report" || status=1
+
 exit "$status"

@@ -1,59 +1,152 @@
 import { randomUUID } from "node:crypto";
-import type { HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { ConnectError, HandlerContext, Interceptor } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { authorize, callerKey, type Authenticator } from "./auth.js";
 import { isExpectedError, toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
+import type { LarderMetrics, RpcLabels } from "./metrics.js";
 
 /**
  * The two steps every call passes through before and after the service,
  * whatever the protocol: who is calling (gate), and what error the client
- * may see (interceptor).
+ * may see (interceptor). Both also record the call: a metric per call, and a
+ * debug log line per call.
  */
 export interface CallPipeline {
-  /** Resolves the caller and checks its permission before the body is read. */
+  /**
+   * Resolves the caller and checks its permission before the body is read.
+   * Calls to `grpc.*` services (health, reflection) pass without a caller.
+   */
   readonly requestGate: (ctx: HandlerContext) => void;
   /** Maps every error to a safe wire error and logs the unexpected ones. */
   readonly interceptor: Interceptor;
 }
 
-/** Creates the call pipeline of a server. */
-export function createCallPipeline(auth: Authenticator, logger: Logger): CallPipeline {
+// gRPC's standard services carry no cache data, and probes and tools
+// (kubelet, grpcurl) call them without credentials or a namespace.
+const ungated = /^grpc\./;
+
+/** A call being served. */
+interface Call extends RpcLabels {
+  readonly started: number;
+  readonly namespace: string | undefined;
+}
+
+/** How a call ended. */
+type Outcome = { readonly ok: true; readonly code?: "canceled" } | { readonly ok: false; readonly err: unknown };
+
+/**
+ * Creates the call pipeline of a server.
+ * @param metrics where calls are counted; default: not counted.
+ */
+export function createCallPipeline(auth: Authenticator, logger: Logger, metrics?: LarderMetrics): CallPipeline {
+  /** Records a finished call; for a failure, returns the error the client may see. */
+  function settle(call: Call, outcome: Outcome): ConnectError | undefined {
+    const ms = performance.now() - call.started;
+    let wire: ConnectError | undefined;
+    let requestId: string | undefined;
+    if (!outcome.ok) {
+      if (isExpectedError(outcome.err)) {
+        wire = toConnectError(outcome.err);
+      } else {
+        // The cause goes to the log under the request id the client sees,
+        // never to the client.
+        requestId = randomUUID();
+        wire = toConnectError(outcome.err, requestId);
+        logger.error("unexpected error", {
+          rpc: `${call.service}/${call.method}`,
+          requestId,
+          namespace: call.namespace,
+          error: outcome.err instanceof Error ? (outcome.err.stack ?? outcome.err.message) : String(outcome.err),
+        });
+      }
+    }
+    const code = wire === undefined ? (outcome.ok ? (outcome.code ?? "ok") : "unknown") : codeToString(wire.code);
+    metrics?.rpcHandled(call, code, ms / 1000);
+    if (logger.level === "debug") {
+      logger.debug("rpc", {
+        rpc: `${call.service}/${call.method}`,
+        code,
+        ms: round(ms),
+        requestId: requestId ?? randomUUID(),
+        namespace: call.namespace,
+        protocol: call.protocol,
+      });
+    }
+    return wire;
+  }
+
+  function fail(call: Call, err: unknown): ConnectError {
+    return settle(call, { ok: false, err }) ?? toConnectError(err);
+  }
+
   return {
     requestGate(ctx) {
+      if (ungated.test(ctx.service.typeName)) return;
+      const started = performance.now();
       try {
         const caller = auth.resolve((name) => ctx.requestHeader.get(name));
         authorize(caller, ctx.method.name);
         ctx.values.set(callerKey, caller);
       } catch (err) {
-        throw toConnectError(err);
+        const protocol = protocolOf(ctx.requestHeader.get("content-type"));
+        throw fail({ service: ctx.service.typeName, method: ctx.method.name, protocol, started, namespace: undefined }, err);
       }
     },
     interceptor: (next) => async (req) => {
-      const started = performance.now();
+      const call: Call = {
+        service: req.service.typeName,
+        method: req.method.name,
+        protocol: protocolOf(req.header.get("content-type")),
+        started: performance.now(),
+        namespace: req.contextValues.get(callerKey)?.namespace,
+      };
+      let res: Awaited<ReturnType<typeof next>>;
       try {
-        const res = await next(req);
-        if (logger.level === "debug") {
-          logger.debug("rpc", { rpc: req.method.name, code: "ok", ms: round(performance.now() - started) });
-        }
-        return res;
+        res = await next(req);
       } catch (err) {
-        const requestId = randomUUID();
-        const wire = toConnectError(err, requestId);
-        if (isExpectedError(err)) {
-          logger.debug("rpc", { rpc: req.method.name, code: String(wire.code), ms: round(performance.now() - started) });
-        } else {
-          // The cause goes to the log under the request id the client sees,
-          // never to the client.
-          logger.error("unexpected error", {
-            rpc: req.method.name,
-            requestId,
-            error: err instanceof Error ? (err.stack ?? err.message) : String(err),
-          });
-        }
-        throw wire;
+        throw fail(call, err);
       }
+      if (!res.stream) {
+        metrics?.cacheResult(call.method, res.message);
+        settle(call, { ok: true });
+        return res;
+      }
+      return { ...res, message: observeStream(res.message, call, req.signal, settle, fail) };
     },
   };
+}
+
+/**
+ * Passes a response stream through, and records the call when the stream
+ * ends: with its error, or as canceled when the client went away first
+ * (whether or not the handler noticed and returned).
+ */
+async function* observeStream<T>(
+  messages: AsyncIterable<T>,
+  call: Call,
+  signal: AbortSignal,
+  settle: (call: Call, outcome: Outcome) => unknown,
+  fail: (call: Call, err: unknown) => ConnectError,
+): AsyncGenerator<T> {
+  let settled = false;
+  try {
+    yield* messages;
+    settled = true;
+    settle(call, signal.aborted ? { ok: true, code: "canceled" } : { ok: true });
+  } catch (err) {
+    settled = true;
+    throw fail(call, err);
+  } finally {
+    if (!settled) settle(call, { ok: true, code: "canceled" });
+  }
+}
+
+/** The protocol of a call, from its Content-Type. */
+function protocolOf(contentType: string | null): string {
+  if (contentType?.startsWith("application/grpc-web") === true) return "grpc-web";
+  if (contentType?.startsWith("application/grpc") === true) return "grpc";
+  return "connect";
 }
 
 function round(ms: number): number {

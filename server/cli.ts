@@ -69,6 +69,7 @@ async function serve(): Promise<number> {
     namespacePolicies: config.namespaces,
     apiKeys: config.apiKeys,
     drainTimeoutMs: config.drainTimeoutMs,
+    metrics: config.metrics,
     logger,
   });
   logger.info("larder listening", {
@@ -76,8 +77,9 @@ async function serve(): Promise<number> {
     host: config.host,
     store: store.kind,
     auth: config.apiKeys.length > 0,
+    metricsPort: server.metricsPort,
   });
-  store.ping().catch(() => logger.warn("store not reachable yet; calls answer UNAVAILABLE until it is", { store: store.kind }));
+  // Health pings the store from now on and logs when it cannot be reached.
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string): void => {

@@ -3,6 +3,7 @@ import type { ApiKeyConfig, Permission } from "./auth.js";
 import { allPermissions } from "./auth.js";
 import { defaultLimits, defaultTtlPolicy, type Limits, type TtlPolicy } from "./limits.js";
 import { isLogLevel, type LogLevel } from "./logger.js";
+import type { MetricsSettings } from "./metrics.js";
 import type { MemoryStoreOptions } from "./store/memory.js";
 import type { RedisStoreOptions } from "./store/redis.js";
 
@@ -34,6 +35,8 @@ export interface LarderConfig {
   logLevel: LogLevel;
   /** How long shutdown drains calls in flight, in ms. Default 10 000. */
   drainTimeoutMs: number;
+  /** Prometheus metrics. Default `{ enabled: true }`: /metrics on the main port (`LARDER_METRICS_PORT` sets `port`). */
+  metrics: MetricsSettings;
 }
 
 /** A configuration error, reported at start-up with the setting's name. */
@@ -42,8 +45,10 @@ export class ConfigError extends Error {
 }
 
 const topLevel = [
-  "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs",
+  "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics",
 ] as const;
+
+const metricsSettings = ["enabled", "port", "path"] as const;
 
 /**
  * Loads the configuration.
@@ -70,6 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
     apiKeys: [],
     logLevel: "info",
     drainTimeoutMs: 10_000,
+    metrics: { enabled: true },
     ...(raw as Partial<LarderConfig>),
   };
   if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
@@ -80,6 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
   }
   if (env["LARDER_STORE"]) config.store = env["LARDER_STORE"] as LarderConfig["store"];
   if (env["LARDER_LOG_LEVEL"]) config.logLevel = env["LARDER_LOG_LEVEL"] as LogLevel;
+  if (env["LARDER_METRICS_PORT"]) config.metrics = { ...config.metrics, port: Number(env["LARDER_METRICS_PORT"]) };
   validate(config);
   return config;
 }
@@ -112,6 +119,7 @@ function validate(c: LarderConfig): void {
     throw new ConfigError(`logLevel (LARDER_LOG_LEVEL): must be debug, info, warn, error or silent, got "${String(c.logLevel)}"`);
   }
   integer("drainTimeoutMs", c.drainTimeoutMs, 0, 3_600_000);
+  metrics(c.metrics);
   for (const [name, value] of Object.entries(c.limits)) {
     if (!(name in defaultLimits)) throw new ConfigError(`limits.${name}: unknown limit`);
     integer(`limits.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
@@ -119,6 +127,20 @@ function validate(c: LarderConfig): void {
   policy("ttlPolicy", c.ttlPolicy);
   for (const [ns, p] of Object.entries(c.namespaces)) policy(`namespaces.${ns}`, p);
   c.apiKeys.forEach((k, i) => apiKey(`apiKeys[${i}]`, k));
+}
+
+function metrics(m: MetricsSettings): void {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) throw new ConfigError("metrics: must be an object");
+  for (const name of Object.keys(m)) {
+    if (!(metricsSettings as readonly string[]).includes(name)) {
+      throw new ConfigError(`metrics.${name}: unknown setting; known: ${metricsSettings.join(", ")}`);
+    }
+  }
+  if (m.enabled !== undefined && typeof m.enabled !== "boolean") throw new ConfigError("metrics.enabled: must be true or false");
+  if (m.port !== undefined) integer("metrics.port (LARDER_METRICS_PORT)", m.port, 0, 65_535);
+  if (m.path !== undefined && (typeof m.path !== "string" || !/^\/[^?#\s]*$/.test(m.path) || ["/healthz", "/readyz"].includes(m.path))) {
+    throw new ConfigError(`metrics.path: must start with "/" and not be /healthz or /readyz, got ${JSON.stringify(m.path)}`);
+  }
 }
 
 function policy(where: string, p: Partial<TtlPolicy>): void {

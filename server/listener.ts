@@ -44,6 +44,12 @@ export async function createListener(handler: DualHandler, options: ListenerOpti
   // Function runtimes keep connections open between invocations; a long
   // keep-alive spares them a handshake per call.
   h1.keepAliveTimeout = 65_000;
+  // This server never listens itself (it is handed sockets), but Node only
+  // starts tracking its connections on "listening". Without that tracking
+  // closeIdleConnections() does nothing, so every idle keep-alive connection
+  // held shutdown for the whole drain timeout, and headersTimeout and
+  // requestTimeout were never enforced.
+  h1.emit("listening");
   const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
   const sessions = new Set<http2.ServerHttp2Session>();
   // The session of an emitted connection is created synchronously inside
@@ -102,6 +108,9 @@ export async function createListener(handler: DualHandler, options: ListenerOpti
       await closed;
       clearInterval(idleTimer);
       clearTimeout(forced);
+      // Stops the connection tracking started above; the error that it was
+      // never listening is expected.
+      h1.close(() => {});
     },
   };
 }

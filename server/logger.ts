@@ -1,13 +1,16 @@
+import pino from "pino";
+
 /** Log levels, from the most to the least verbose. */
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+const levels: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
 /** Fields of a log line. Never put keys, values or secrets here. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
 /** A structured logger: one JSON object per line. */
 export interface Logger {
+  /** The lowest level written; callers skip building debug fields above it. */
   readonly level: LogLevel;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
@@ -25,23 +28,32 @@ export interface LoggerOptions {
 
 /** Whether a string names a log level. */
 export function isLogLevel(s: string): s is LogLevel {
-  return s in rank;
+  return (levels as readonly string[]).includes(s);
 }
 
-/** Creates a JSON-lines logger. */
+/**
+ * Creates a JSON-lines logger on pino: `{"level":"info","time":"<ISO 8601>",
+ * "pid":…,"hostname":…,"msg":…, …fields}`. Levels are written as names, not
+ * pino's numbers, so that log pipelines and people read them alike.
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? "info";
-  const write = options.write ?? ((line: string) => process.stdout.write(line));
-  const min = rank[level];
-  const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
-    if (rank[lvl] < min) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...fields }) + "\n");
-  };
+  const write = options.write;
+  const log = pino(
+    {
+      level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    // pino's own stdout destination writes synchronously, so nothing is
+    // lost when the process exits right after logging.
+    write === undefined ? undefined : { write },
+  );
   return {
     level,
-    debug: (msg, fields) => emit("debug", msg, fields),
-    info: (msg, fields) => emit("info", msg, fields),
-    warn: (msg, fields) => emit("warn", msg, fields),
-    error: (msg, fields) => emit("error", msg, fields),
+    debug: (msg, fields) => log.debug(fields ?? {}, msg),
+    info: (msg, fields) => log.info(fields ?? {}, msg),
+    warn: (msg, fields) => log.warn(fields ?? {}, msg),
+    error: (msg, fields) => log.error(fields ?? {}, msg),
   };
 }

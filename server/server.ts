@@ -2,11 +2,17 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createAuthenticator, type ApiKeyConfig } from "./auth.js";
 import { createCallPipeline } from "./call-pipeline.js";
+import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { withSpecGrpcMessage } from "./grpc-message.js";
-import { createListener, type DualHandler } from "./listener.js";
+import { createHealth, type HealthMonitor } from "./health.js";
+import { createListener, type DualHandler, type Listener } from "./listener.js";
 import { createLogger, type Logger } from "./logger.js";
+import { createMetrics, type LarderMetrics, type MetricsSettings } from "./metrics.js";
+import { createOpsHandler, serveMetrics, type MetricsServer } from "./ops-http.js";
+import { createReflection } from "./reflection.js";
 import { CacheServiceHandler, type CacheServiceOptions } from "./service.js";
+import { instrumentStore } from "./store/instrumented.js";
 import type { Store } from "./store/store.js";
 
 /** Options of {@link createLarderServer}. */
@@ -25,6 +31,10 @@ export interface LarderServerOptions extends CacheServiceOptions {
   drainTimeoutMs?: number;
   /** The logger. Default: JSON lines on stdout at "info". */
   logger?: Logger;
+  /** Prometheus metrics. Default: enabled, at /metrics on the main port. */
+  metrics?: MetricsSettings;
+  /** How often health pings the store, in ms. Default 1000. */
+  healthPollIntervalMs?: number;
 }
 
 /** A running Larder server. */
@@ -35,43 +45,95 @@ export interface LarderServer {
   readonly url: string;
   /** The service logic, for embedding and tests. */
   readonly service: CacheServiceHandler;
-  /** Drains calls in flight, closes the port, then closes the store. */
+  /** The health status that `grpc.health.v1.Health` and `/readyz` report. */
+  readonly health: HealthMonitor;
+  /** The server's metrics; undefined when disabled. */
+  readonly metrics: LarderMetrics | undefined;
+  /** The port of the separate metrics server; undefined when metrics use the main port or are off. */
+  readonly metricsPort: number | undefined;
+  /**
+   * Turns health NOT_SERVING, drains calls in flight, closes the port(s),
+   * then closes the store.
+   */
   close(): Promise<void>;
 }
 
 /**
  * Starts Larder: gRPC, gRPC-Web and Connect (HTTP/2 and HTTP/1.1) for
- * `larder.v1.CacheService`, all on one cleartext port.
+ * `larder.v1.CacheService`, `grpc.health.v1.Health` and gRPC server
+ * reflection, plus `/healthz`, `/readyz` and `/metrics`, all on one
+ * cleartext port.
  */
 export async function createLarderServer(options: LarderServerOptions): Promise<LarderServer> {
   const logger = options.logger ?? createLogger();
-  const service = new CacheServiceHandler(options.store, options);
+  const metricsSettings = options.metrics ?? {};
+  const metrics = (metricsSettings.enabled ?? true) ? createMetrics() : undefined;
+  // Everything but close() goes through the timed store, health pings too,
+  // so that store errors during an outage show in the metrics.
+  const store = metrics === undefined ? options.store : instrumentStore(options.store, metrics);
+  const service = new CacheServiceHandler(store, { ...options, ...(metrics === undefined ? {} : { serviceMetrics: metrics }) });
+  const health = createHealth({
+    store,
+    pollIntervalMs: options.healthPollIntervalMs ?? 1000,
+    logger,
+    onChange: (serving) => metrics?.setServing(serving),
+  });
+  const reflection = createReflection({ services: [CacheService, Health] });
+  const separateMetrics = metrics !== undefined && metricsSettings.port !== undefined;
   const auth = createAuthenticator({
     apiKeys: options.apiKeys ?? [],
     maxNamespaceBytes: service.limits.maxNamespaceBytes,
   });
-  const pipeline = createCallPipeline(auth, logger);
+  const pipeline = createCallPipeline(auth, logger, metrics);
   const handler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
       router.service(CacheService, service);
+      router.service(Health, health.service);
+      reflection.register(router);
     },
     interceptors: [pipeline.interceptor],
     requestGate: pipeline.requestGate,
     readMaxBytes: options.maxRequestBytes ?? 64 * 1024 * 1024,
+    fallback: createOpsHandler({
+      health,
+      metrics: separateMetrics ? undefined : metrics,
+      metricsPath: metricsSettings.path ?? "/metrics",
+    }),
   });
-  const listener = await createListener(withSpecGrpcMessage(handler as DualHandler), {
-    port: options.port ?? 8080,
-    host: options.host ?? "0.0.0.0",
-    drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
-  });
+  const host = options.host ?? "0.0.0.0";
+  let listener: Listener | undefined;
+  let metricsServer: MetricsServer | undefined;
+  try {
+    listener = await createListener(withSpecGrpcMessage(handler as DualHandler), {
+      port: options.port ?? 8080,
+      host,
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+    });
+    if (separateMetrics && metricsSettings.port !== undefined) {
+      metricsServer = await serveMetrics(metrics, { port: metricsSettings.port, host, path: metricsSettings.path ?? "/metrics" });
+    }
+  } catch (err) {
+    health.stop();
+    await listener?.close();
+    throw err;
+  }
+  const main = listener;
   let closing: Promise<void> | undefined;
   return {
-    port: listener.port,
-    url: `http://127.0.0.1:${listener.port}`,
+    port: main.port,
+    url: `http://127.0.0.1:${main.port}`,
     service,
+    health,
+    metrics,
+    metricsPort: metricsServer?.port,
     close() {
       closing ??= (async () => {
-        await listener.close();
+        // Readiness drops before the drain starts, so that balancers and
+        // Watch clients stop sending new work while calls in flight finish.
+        health.beginShutdown();
+        await main.close();
+        health.stop();
+        await metricsServer?.close();
         await options.store.close();
       })();
       return closing;

@@ -1,19 +1,28 @@
+import { randomBytes } from "node:crypto";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { callerKey, type Caller } from "./auth.js";
 import { invalidArgument, limitExceeded, LarderError } from "./errors.js";
 import type { CacheService, SetRequest, SetResponseSchema } from "./gen/larder/v1/cache_pb.js";
+import { ExtendLockStatus, UnlockStatus, type LockHolderSchema } from "./gen/larder/v1/lock_pb.js";
 import type { EntryMetadataSchema, ValueSchema } from "./gen/larder/v1/value_pb.js";
 import { defaultLimits, defaultTtlPolicy, describeMs, type Limits, type TtlPolicy } from "./limits.js";
-import type { Entry, EntryMeta, Store, StoredValue, WriteCondition } from "./store/store.js";
+import { LockWaiters } from "./locks.js";
+import { noopServiceMetrics, type ServiceMetrics } from "./metrics.js";
+import type { Entry, EntryMeta, LockHolder, Store, StoredValue, WriteCondition } from "./store/store.js";
 import {
   checkBatch,
   checkKey,
   checkKeys,
+  checkLabel,
+  checkLockGuard,
+  checkLockTtl,
+  checkLockWait,
   checkPageLimit,
   checkPattern,
   checkTtl,
+  checkToken,
   checkValue,
   resolveExpiry,
 } from "./validate.js";
@@ -26,6 +35,8 @@ export interface CacheServiceOptions {
   ttlPolicy?: Partial<TtlPolicy>;
   /** Per-namespace overrides of the TTL policy. Default none. */
   namespacePolicies?: Readonly<Record<string, Partial<TtlPolicy>>>;
+  /** Where lock (and later RunCommand) events are counted. Default: nowhere. */
+  serviceMetrics?: ServiceMetrics;
 }
 
 type Impl = ServiceImpl<typeof CacheService>;
@@ -43,6 +54,8 @@ export class CacheServiceHandler implements Impl {
   readonly limits: Readonly<Limits>;
   private readonly basePolicy: Readonly<TtlPolicy>;
   private readonly policies: ReadonlyMap<string, Readonly<TtlPolicy>>;
+  private readonly waiters: LockWaiters;
+  private readonly events: ServiceMetrics;
 
   /**
    * @param store where the data lives.
@@ -57,6 +70,8 @@ export class CacheServiceHandler implements Impl {
     this.policies = new Map(
       Object.entries(options.namespacePolicies ?? {}).map(([ns, p]) => [ns, { ...this.basePolicy, ...p }]),
     );
+    this.waiters = new LockWaiters(store);
+    this.events = options.serviceMetrics ?? noopServiceMetrics;
   }
 
   async get(req: Req<"get">, ctx: HandlerContext): Res<"get"> {
@@ -75,10 +90,11 @@ export class CacheServiceHandler implements Impl {
     const value = checkValue("value", req.value, this.limits);
     const expiry = resolveExpiry(req.expiry, policy);
     const condition = writeCondition(req);
-    if (req.lockGuard !== undefined) {
-      throw new LarderError("unimplemented", "lock_guard: lock-guarded writes are not available yet");
-    }
-    const out = await this.store.set(ns, { key, value, expiry, condition });
+    // A guard that does not hold answers applied = false, like every other
+    // condition: losing a lock is an expected outcome for the holder to act
+    // on, not a malformed call.
+    const guard = req.lockGuard === undefined ? undefined : checkLockGuard("lock_guard", req.lockGuard, this.limits);
+    const out = await this.store.set(ns, { key, value, expiry, condition, guard });
     return {
       applied: out.applied,
       created: out.created,
@@ -166,24 +182,76 @@ export class CacheServiceHandler implements Impl {
     };
   }
 
-  lock(): Res<"lock"> {
-    return notYet("Lock");
+  async lock(req: Req<"lock">, ctx: HandlerContext): Res<"lock"> {
+    const ns = namespaceOf(ctx);
+    const name = checkKey("name", req.name, this.limits);
+    const ttlMs = checkLockTtl("ttl_ms", req.ttlMs, this.limits);
+    const waitMs = withinCall(checkLockWait("wait_ms", req.waitMs, this.limits), ctx);
+    const owner = checkLabel("owner", req.owner, this.limits);
+    // 128 random bits: the token is the only proof of ownership, so it must
+    // not be guessable from fencing tokens, names or time.
+    const grant = { token: randomBytes(16).toString("base64url"), owner, ttlMs };
+    const started = performance.now();
+    let waited = false;
+    const out = await this.waiters.acquire(ns, name, grant, waitMs, ctx.signal, () => {
+      waited = true;
+      this.events.lockWaitStarted();
+    });
+    if (!out.acquired) {
+      this.events.lockNotAcquired();
+      return { acquired: false, holder: holderMessage(out.holder) };
+    }
+    this.events.lockGranted(waited ? performance.now() - started : 0);
+    return {
+      acquired: true,
+      token: grant.token,
+      fencingToken: BigInt(out.fencingToken),
+      expiresAt: timestampFromMs(out.expiresAt),
+    };
   }
 
-  unlock(): Res<"unlock"> {
-    return notYet("Unlock");
+  async unlock(req: Req<"unlock">, ctx: HandlerContext): Res<"unlock"> {
+    const ns = namespaceOf(ctx);
+    const name = checkKey("name", req.name, this.limits);
+    const token = checkToken("token", req.token, this.limits);
+    const out = await this.store.unlock(ns, name, token);
+    const status = { released: UnlockStatus.RELEASED, notHeld: UnlockStatus.NOT_HELD, heldByOther: UnlockStatus.HELD_BY_OTHER };
+    return { status: status[out] };
   }
 
-  extendLock(): Res<"extendLock"> {
-    return notYet("ExtendLock");
+  async extendLock(req: Req<"extendLock">, ctx: HandlerContext): Res<"extendLock"> {
+    const ns = namespaceOf(ctx);
+    const name = checkKey("name", req.name, this.limits);
+    const token = checkToken("token", req.token, this.limits);
+    const ttlMs = checkLockTtl("ttl_ms", req.ttlMs, this.limits);
+    const out = await this.store.extendLock(ns, name, token, ttlMs);
+    switch (out.status) {
+      case "extended":
+        return { status: ExtendLockStatus.EXTENDED, expiresAt: timestampFromMs(out.expiresAt) };
+      case "notHeld":
+        return { status: ExtendLockStatus.NOT_HELD };
+      case "heldByOther":
+        return { status: ExtendLockStatus.HELD_BY_OTHER };
+    }
   }
 
-  checkLock(): Res<"checkLock"> {
-    return notYet("CheckLock");
+  async checkLock(req: Req<"checkLock">, ctx: HandlerContext): Res<"checkLock"> {
+    const ns = namespaceOf(ctx);
+    const name = checkKey("name", req.name, this.limits);
+    const waitMs = withinCall(checkLockWait("wait_ms", req.waitMs, this.limits), ctx);
+    const holder = await this.waiters.awaitFree(ns, name, waitMs, ctx.signal);
+    return holder === undefined ? { available: true } : { available: false, holder: holderMessage(holder) };
   }
 
-  listLocks(): Res<"listLocks"> {
-    return notYet("ListLocks");
+  async listLocks(req: Req<"listLocks">, ctx: HandlerContext): Res<"listLocks"> {
+    const ns = namespaceOf(ctx);
+    const pattern = checkPattern("pattern", req.pattern, this.limits);
+    const limit = checkPageLimit("limit", req.limit, this.limits);
+    const page = await this.store.listLocks(ns, pattern, req.cursor, limit);
+    return {
+      locks: page.locks.map((l) => ({ name: l.name, holder: holderMessage(l.holder) })),
+      nextCursor: page.nextCursor,
+    };
   }
 
   runCommand(): Res<"runCommand"> {
@@ -256,6 +324,27 @@ function metadataMessage(meta: EntryMeta): MessageInitShape<typeof EntryMetadata
 
 function timestamp(ms: number | undefined): ReturnType<typeof timestampFromMs> | undefined {
   return ms === undefined ? undefined : timestampFromMs(ms);
+}
+
+/** How long before the caller's deadline a wait ends, so that its answer still arrives. */
+const answerMarginMs = 100;
+
+/**
+ * Shortens a wait to end before the call's deadline: a caller whose deadline
+ * is shorter than its wait_ms then gets "not acquired" with the holder
+ * rather than DEADLINE_EXCEEDED and no information.
+ */
+function withinCall(waitMs: number, ctx: HandlerContext): number {
+  const left = ctx.timeoutMs();
+  return left === undefined ? waitMs : Math.max(0, Math.min(waitMs, left - answerMarginMs));
+}
+
+function holderMessage(holder: LockHolder): MessageInitShape<typeof LockHolderSchema> {
+  return {
+    owner: holder.owner,
+    expiresAt: timestampFromMs(holder.expiresAt),
+    fencingToken: BigInt(holder.fencingToken),
+  };
 }
 
 function notYet(rpc: string): never {

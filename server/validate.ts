@@ -1,7 +1,7 @@
 import type { Value } from "./gen/larder/v1/value_pb.js";
 import { invalidArgument, limitExceeded, LarderError } from "./errors.js";
 import { describeBytes, describeMs, type Limits, type TtlPolicy } from "./limits.js";
-import type { Expiry, StoredValue } from "./store/store.js";
+import type { Expiry, LockGuard, StoredValue } from "./store/store.js";
 
 /**
  * Request checks. Each one throws a LarderError that names the field (as it
@@ -129,4 +129,74 @@ export function checkPattern(field: string, pattern: string, limits: Limits): st
     throw limitExceeded(field, `${bytes} bytes exceeds the limit of ${describeBytes(limits.maxKeyBytes)}`);
   }
   return pattern;
+}
+
+/** Checks a lock TTL in milliseconds: 0 means the configured lock duration. */
+export function checkLockTtl(field: string, ms: bigint, limits: Limits): number {
+  if (ms === 0n) return limits.defaultLockTtlMs;
+  if (ms < 0n) {
+    throw invalidArgument(field, `must not be negative, got ${ms}`);
+  }
+  if (ms > BigInt(limits.maxLockTtlMs)) {
+    throw limitExceeded(field, `${ms} exceeds the maximum lock TTL of ${describeMs(limits.maxLockTtlMs)}`);
+  }
+  return Number(ms);
+}
+
+/** Checks a lock wait in milliseconds: 0 means try once, at most the maximum lock wait. */
+export function checkLockWait(field: string, ms: bigint, limits: Limits): number {
+  if (ms < 0n) {
+    throw invalidArgument(field, `must not be negative, got ${ms}`);
+  }
+  if (ms > BigInt(limits.maxLockWaitMs)) {
+    throw limitExceeded(field, `${ms} exceeds the maximum lock wait of ${describeMs(limits.maxLockWaitMs)}`);
+  }
+  return Number(ms);
+}
+
+/**
+ * Checks a free-form text field stored with a lock (owner label) or compared
+ * with one (owner token): as long as a key at most, empty allowed.
+ */
+export function checkLabel(field: string, text: string, limits: Limits): string {
+  if (text.length * 3 > limits.maxKeyBytes) {
+    const bytes = Buffer.byteLength(text);
+    if (bytes > limits.maxKeyBytes) {
+      throw limitExceeded(field, `${bytes} bytes exceeds the limit of ${describeBytes(limits.maxKeyBytes)}`);
+    }
+  }
+  return text;
+}
+
+/** Checks an owner token: required, and no longer than a key. */
+export function checkToken(field: string, token: string, limits: Limits): string {
+  if (token === "") {
+    throw invalidArgument(field, "must not be empty: pass the token that Lock returned");
+  }
+  return checkLabel(field, token, limits);
+}
+
+/** The wire LockGuard, as far as validation looks at it. */
+export interface LockGuardField {
+  name: string;
+  token: string;
+  minFencingToken: bigint;
+}
+
+/** Checks SetRequest.lock_guard and turns it into a store guard. */
+export function checkLockGuard(field: string, guard: LockGuardField, limits: Limits): LockGuard {
+  const name = checkKey(`${field}.name`, guard.name, limits);
+  const token = checkLabel(`${field}.token`, guard.token, limits);
+  if (guard.minFencingToken < 0n) {
+    throw invalidArgument(`${field}.min_fencing_token`, `must not be negative, got ${guard.minFencingToken}`);
+  }
+  if (token === "" && guard.minFencingToken === 0n) {
+    // A guard that checks nothing is almost surely a client bug (a token
+    // left out), and applying the write anyway would hide it.
+    throw invalidArgument(field, "give a token, a min_fencing_token, or both");
+  }
+  if (guard.minFencingToken > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw invalidArgument(`${field}.min_fencing_token`, `${guard.minFencingToken} exceeds the largest fencing token, ${Number.MAX_SAFE_INTEGER}`);
+  }
+  return { name, token, minFencingToken: Number(guard.minFencingToken) };
 }

@@ -97,7 +97,9 @@ function compileClass(body: string[]): string {
 }
 
 function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  // No "-" here: outside a class it is literal, and with the "u" flag the
+  // escape "\-" is a syntax error (a pattern like "user-*" threw).
+  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 function escapeClassChar(c: string): string {

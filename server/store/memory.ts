@@ -1,17 +1,25 @@
 import { LarderError } from "../errors.js";
 import { globToRegExp } from "./glob.js";
+import { MemoryLocks, parsePositionCursor } from "./memory-locks.js";
+import { isExpired, own, sizeOf, toEntry, type Namespace, type Slot } from "./memory-slot.js";
 import type {
   Entry,
   Expiry,
+  ExtendLockOutcome,
   ExtendOutcome,
   HasOutcome,
   IncrementOutcome,
   KeysPage,
+  LockAttempt,
+  LockGrant,
+  LockHolder,
+  LocksPage,
   SetInput,
   SetManyOutcome,
   SetOutcome,
   Store,
   StoredValue,
+  UnlockOutcome,
   WriteInput,
 } from "./store.js";
 
@@ -30,35 +38,8 @@ export interface MemoryStoreOptions {
 const int64Min = -(2n ** 63n);
 const int64Max = 2n ** 63n - 1n;
 const integerJson = /^-?(?:0|[1-9][0-9]*)$/;
-/** A rough per-entry overhead, so that many tiny entries still count. */
-const entryOverheadBytes = 96;
 /** How many entries one background sweep looks at, so a tick stays short. */
 const sweepBudget = 10_000;
-
-interface Namespace {
-  readonly name: string;
-  readonly entries: Map<string, Slot>;
-  /** The version sequence; never resets, so versions never repeat. */
-  seq: number;
-  /** Creation order, for stable Keys cursors. */
-  created: number;
-}
-
-interface Slot {
-  readonly ns: Namespace;
-  readonly key: string;
-  readonly position: number;
-  value: StoredValue;
-  bytes: number;
-  createdAt: number;
-  updatedAt: number;
-  expiresAt: number | undefined;
-  lastReadAt: number | undefined;
-  version: number;
-  /** LRU neighbours: `newer` toward the head, `older` toward the tail. */
-  newer: Slot | undefined;
-  older: Slot | undefined;
-}
 
 /**
  * Creates the embedded store: zero set-up, one process, lost on restart, with
@@ -75,6 +56,7 @@ class MemoryStore implements Store {
   private readonly maxBytes: number;
   private readonly now: () => number;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly locks: MemoryLocks;
   private sweepCursor: Iterator<Slot> | undefined;
   private head: Slot | undefined;
   private tail: Slot | undefined;
@@ -85,6 +67,7 @@ class MemoryStore implements Store {
     this.maxEntries = options.maxEntries ?? 100_000;
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.now = options.now ?? Date.now;
+    this.locks = new MemoryLocks(this.now);
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 1000);
     this.sweeper.unref();
   }
@@ -117,7 +100,8 @@ class MemoryStore implements Store {
     const blocked =
       (c.mode === "ifAbsent" && current !== undefined) ||
       (c.mode === "ifPresent" && current === undefined) ||
-      (c.mode === "ifVersion" && (current === undefined || current.version !== c.version));
+      (c.mode === "ifVersion" && (current === undefined || current.version !== c.version)) ||
+      (input.guard !== undefined && !this.locks.allows(ns, input.guard));
     if (blocked) {
       return Promise.resolve({
         applied: false,
@@ -178,7 +162,7 @@ class MemoryStore implements Store {
 
   keys(ns: string, pattern: string, cursor: string, limit: number): Promise<KeysPage> {
     const space = this.namespaces.get(ns);
-    const after = parseCursor(cursor);
+    const after = parsePositionCursor(cursor);
     if (space === undefined) return Promise.resolve({ keys: [], nextCursor: "" });
     const matcher = pattern === "*" ? undefined : globToRegExp(pattern);
     const now = this.now();
@@ -219,6 +203,30 @@ class MemoryStore implements Store {
         : this.overwrite(current, value, current.expiresAt, now);
     this.evict(slot);
     return Promise.resolve({ value: next, created: current === undefined, version: slot.version, expiresAt: slot.expiresAt });
+  }
+
+  lock(ns: string, name: string, grant: LockGrant): Promise<LockAttempt> {
+    return Promise.resolve(this.locks.lock(ns, name, grant));
+  }
+
+  unlock(ns: string, name: string, token: string): Promise<UnlockOutcome> {
+    return Promise.resolve(this.locks.unlock(ns, name, token));
+  }
+
+  extendLock(ns: string, name: string, token: string, ttlMs: number): Promise<ExtendLockOutcome> {
+    return Promise.resolve(this.locks.extendLock(ns, name, token, ttlMs));
+  }
+
+  checkLock(ns: string, name: string): Promise<LockHolder | undefined> {
+    return Promise.resolve(this.locks.checkLock(ns, name));
+  }
+
+  listLocks(ns: string, pattern: string, cursor: string, limit: number): Promise<LocksPage> {
+    return Promise.resolve(this.locks.listLocks(ns, pattern, cursor, limit));
+  }
+
+  watchLocks(ns: string, onRelease: (name: string) => void): Promise<() => void> {
+    return Promise.resolve(this.locks.watch(ns, onRelease));
   }
 
   ping(): Promise<void> {
@@ -332,6 +340,7 @@ class MemoryStore implements Store {
 
   /** Drops expired entries a bounded batch at a time, resuming where it stopped. */
   private sweep(): void {
+    this.locks.sweep();
     const now = this.now();
     this.sweepCursor ??= this.allSlots();
     for (let i = 0; i < sweepBudget; i++) {
@@ -347,43 +356,4 @@ class MemoryStore implements Store {
   private *allSlots(): Generator<Slot> {
     for (const space of this.namespaces.values()) yield* space.entries.values();
   }
-}
-
-function isExpired(slot: Slot, now: number): boolean {
-  return slot.expiresAt !== undefined && slot.expiresAt <= now;
-}
-
-function sizeOf(key: string, value: StoredValue): number {
-  const valueBytes = value.kind === "json" ? Buffer.byteLength(value.json) : value.binary.byteLength;
-  return Buffer.byteLength(key) + valueBytes + entryOverheadBytes;
-}
-
-/**
- * Copies binary values: a decoded request's bytes are a view into its whole
- * request buffer, which must not stay alive as long as the entry.
- */
-function own(value: StoredValue): StoredValue {
-  return value.kind === "binary" ? { kind: "binary", binary: value.binary.slice() } : value;
-}
-
-function toEntry(slot: Slot): Entry {
-  return {
-    value: slot.value,
-    meta: {
-      createdAt: slot.createdAt,
-      updatedAt: slot.updatedAt,
-      expiresAt: slot.expiresAt,
-      lastReadAt: slot.lastReadAt,
-      version: slot.version,
-    },
-  };
-}
-
-function parseCursor(cursor: string): number {
-  if (cursor === "") return 0;
-  const n = Number(cursor);
-  if (!Number.isSafeInteger(n) || n < 0) {
-    throw new LarderError("invalidArgument", "cursor: malformed; pass the next_cursor of the previous page");
-  }
-  return n;
 }

@@ -1,19 +1,29 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { LarderError } from "../errors.js";
 import { escapeGlob, globToRegExp } from "./glob.js";
+import { lockScripts } from "./redis-lock-scripts.js";
+import { ReleaseSubscriber } from "./redis-lock-watch.js";
+import { RedisLocks, type LockCommands } from "./redis-locks.js";
+import { bytes, int, list, optInt, text, type Reply, type ScriptFn } from "./redis-replies.js";
 import { matchSuperset, parseKeysCursor, scripts } from "./redis-scripts.js";
 import type {
   Entry,
   Expiry,
+  ExtendLockOutcome,
   ExtendOutcome,
   HasOutcome,
   IncrementOutcome,
   KeysPage,
+  LockAttempt,
+  LockGrant,
+  LockHolder,
+  LocksPage,
   SetInput,
   SetManyOutcome,
   SetOutcome,
   Store,
   StoredValue,
+  UnlockOutcome,
   WriteInput,
 } from "./store.js";
 
@@ -48,10 +58,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   return new RedisStore(options);
 }
 
-type Reply = Buffer | string | number | null | Reply[];
-type ScriptFn = (...args: (string | Buffer | number)[]) => Promise<Reply>;
 /** The commands that `defineCommand` adds; `…Buffer` answers bulk strings as Buffers. */
-type ScriptCommands = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn>;
+type ScriptCommands = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn> & LockCommands;
 
 const int64Min = -(2n ** 63n);
 const int64Max = 2n ** 63n - 1n;
@@ -67,6 +75,8 @@ class RedisStore implements Store {
   private readonly commands: ScriptCommands;
   private readonly prefix: string;
   private readonly timeoutMs: number;
+  private readonly subscriber: ReleaseSubscriber;
+  private readonly locks: RedisLocks;
   private everReady = false;
 
   constructor(options: RedisStoreOptions) {
@@ -105,10 +115,19 @@ class RedisStore implements Store {
     this.client.on("ready", () => {
       this.everReady = true;
     });
-    for (const [name, definition] of Object.entries(scripts)) {
+    for (const [name, definition] of Object.entries({ ...scripts, ...lockScripts })) {
       this.client.defineCommand(name, definition);
     }
     this.commands = this.client as unknown as ScriptCommands;
+    // duplicate() keeps the topology and options, so the subscriber follows
+    // a Sentinel failover or Cluster like the main connection does.
+    this.subscriber = new ReleaseSubscriber({ open: () => this.client.duplicate(), timeoutMs: this.timeoutMs });
+    this.locks = new RedisLocks({
+      commands: this.commands,
+      run: (send) => this.run(send),
+      tag: (ns) => this.tag(ns),
+      subscriber: this.subscriber,
+    });
   }
 
   async get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined> {
@@ -130,7 +149,14 @@ class RedisStore implements Store {
     const version = c.mode === "ifVersion" ? String(c.version) : "";
     const [value, kind] = encodeValue(input.value);
     const [seq, entry, ttl] = [this.seqKey(ns), this.entryKey(ns, input.key), ttlArg(input.expiry)];
-    const reply = list(await this.run(() => this.commands.larderSet(seq, entry, value, kind, ttl, mode, version)));
+    const g = input.guard;
+    const reply = list(
+      await this.run(() =>
+        g === undefined
+          ? this.commands.larderSet(seq, entry, value, kind, ttl, mode, version)
+          : this.commands.larderGuardedSet(seq, entry, this.locks.key(ns, g.name), value, kind, ttl, mode, version, g.token, String(g.minFencingToken)),
+      ),
+    );
     return {
       applied: int(reply[0]) === 1,
       created: int(reply[1]) === 1,
@@ -219,11 +245,36 @@ class RedisStore implements Store {
     }
   }
 
+  lock(ns: string, name: string, grant: LockGrant): Promise<LockAttempt> {
+    return this.locks.lock(ns, name, grant);
+  }
+
+  unlock(ns: string, name: string, token: string): Promise<UnlockOutcome> {
+    return this.locks.unlock(ns, name, token);
+  }
+
+  extendLock(ns: string, name: string, token: string, ttlMs: number): Promise<ExtendLockOutcome> {
+    return this.locks.extendLock(ns, name, token, ttlMs);
+  }
+
+  checkLock(ns: string, name: string): Promise<LockHolder | undefined> {
+    return this.locks.checkLock(ns, name);
+  }
+
+  listLocks(ns: string, pattern: string, cursor: string, limit: number): Promise<LocksPage> {
+    return this.locks.listLocks(ns, pattern, cursor, limit);
+  }
+
+  watchLocks(ns: string, onRelease: (name: string) => void): Promise<() => void> {
+    return this.locks.watch(ns, onRelease);
+  }
+
   async ping(): Promise<void> {
     await this.run(() => this.client.ping());
   }
 
   async close(): Promise<void> {
+    this.subscriber.close();
     try {
       if (this.client.status === "ready") await withTimeout(this.client.quit(), this.timeoutMs);
     } catch {
@@ -332,32 +383,4 @@ function toEntry(reply: Reply | undefined): Entry | undefined {
       version: int(f[6]),
     },
   };
-}
-
-function list(reply: Reply): Reply[] {
-  if (!Array.isArray(reply)) throw new Error("redis store: unexpected script reply");
-  return reply;
-}
-
-function bytes(reply: Reply): Buffer {
-  if (Buffer.isBuffer(reply)) return reply;
-  if (typeof reply === "string") return Buffer.from(reply, "utf8");
-  throw new Error("redis store: unexpected script reply");
-}
-
-function text(reply: Reply): string {
-  if (typeof reply === "string") return reply;
-  if (typeof reply === "number") return String(reply);
-  return bytes(reply).toString("utf8");
-}
-
-function int(reply: Reply | undefined): number {
-  const n = reply === undefined || reply === null ? NaN : Number(text(reply));
-  if (!Number.isFinite(n)) throw new Error("redis store: unexpected script reply");
-  return n;
-}
-
-function optInt(reply: Reply | undefined): number | undefined {
-  if (reply === undefined || reply === null) return undefined;
-  return text(reply) === "" ? undefined : int(reply);
 }

@@ -52,6 +52,34 @@ export interface Store {
    */
   increment(ns: string, key: string, delta: bigint, expiry: Expiry): Promise<IncrementOutcome>;
 
+  /**
+   * One attempt to grant a lock: succeeds only if nobody holds it. A grant
+   * gets the next fencing token of the namespace's lock sequence, which
+   * never expires, so tokens rise across expiries and releases.
+   */
+  lock(ns: string, name: string, grant: LockGrant): Promise<LockAttempt>;
+
+  /** Releases a lock if `token` holds it; a release wakes watchers (see watchLocks). */
+  unlock(ns: string, name: string, token: string): Promise<UnlockOutcome>;
+
+  /** Sets a held lock's expiry to `ttlMs` from now, if `token` holds it. */
+  extendLock(ns: string, name: string, token: string, ttlMs: number): Promise<ExtendLockOutcome>;
+
+  /** The current holder of a lock, or undefined when it is free. */
+  checkLock(ns: string, name: string): Promise<LockHolder | undefined>;
+
+  /** One page of the live locks whose names match a glob; cursors as in {@link Store.keys}. */
+  listLocks(ns: string, pattern: string, cursor: string, limit: number): Promise<LocksPage>;
+
+  /**
+   * Calls `onRelease` with a lock's name whenever a lock of the namespace is
+   * released by Unlock, from any server sharing the backend. Expiry is not
+   * announced. Resolves once the subscription is live, so that a release
+   * after it resolves is never missed (short of a lost connection); the
+   * returned function unsubscribes.
+   */
+  watchLocks(ns: string, onRelease: (name: string) => void): Promise<() => void>;
+
   /** Resolves when the backend answers; throws an `unavailable` LarderError otherwise. */
   ping(): Promise<void>;
 
@@ -102,6 +130,67 @@ export interface WriteInput {
 /** A conditional write. */
 export interface SetInput extends WriteInput {
   readonly condition: WriteCondition;
+  /** When set, the write also requires the lock, checked in the same atomic step. */
+  readonly guard?: LockGuard | undefined;
+}
+
+/**
+ * A lock condition on a write. The lock must be held; with `token` by that
+ * grant, with `minFencingToken` (when above 0) by a grant at least that new.
+ */
+export interface LockGuard {
+  readonly name: string;
+  /** "" when not checked. */
+  readonly token: string;
+  /** 0 when not checked. */
+  readonly minFencingToken: number;
+}
+
+/** What a Lock attempt asks for; the service has applied defaults and limits. */
+export interface LockGrant {
+  /** The secret owner token of the grant, made by the service. */
+  readonly token: string;
+  /** The holder's label, shown to others. */
+  readonly owner: string;
+  readonly ttlMs: number;
+}
+
+/** Who holds a lock. */
+export interface LockHolder {
+  readonly owner: string;
+  readonly expiresAt: number;
+  readonly fencingToken: number;
+  /**
+   * Time left until `expiresAt` by the store's own clock, so that a waiter
+   * can plan its next attempt without trusting its own clock to agree.
+   */
+  readonly remainingMs: number;
+}
+
+/** What one Lock attempt did. */
+export type LockAttempt =
+  | { readonly acquired: true; readonly fencingToken: number; readonly expiresAt: number }
+  | { readonly acquired: false; readonly holder: LockHolder };
+
+/** What an Unlock did. */
+export type UnlockOutcome = "released" | "notHeld" | "heldByOther";
+
+/** What an ExtendLock did. */
+export type ExtendLockOutcome =
+  | { readonly status: "extended"; readonly expiresAt: number }
+  | { readonly status: "notHeld" }
+  | { readonly status: "heldByOther" };
+
+/** One live lock of a listing. */
+export interface LockInfo {
+  readonly name: string;
+  readonly holder: LockHolder;
+}
+
+/** One page of a lock listing. */
+export interface LocksPage {
+  readonly locks: LockInfo[];
+  readonly nextCursor: string;
 }
 
 /** What a Set did. */

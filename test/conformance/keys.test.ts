@@ -62,6 +62,17 @@ describe.each(storeKinds)("conformance: Keys [%s store]", (kind) => {
     expect(await listAll(c, "nothing*")).toEqual([]);
   });
 
+  it("takes regular-expression characters in a pattern literally", async () => {
+    const c = larder.client();
+    await put(c, ["user-1", "a.b", "a+b", "(x)", "a/b", "$1"]);
+    expect(await listAll(c, "user-*")).toEqual(["user-1"]);
+    expect(await listAll(c, "a.b")).toEqual(["a.b"]);
+    expect(await listAll(c, "a+?")).toEqual(["a+b"]);
+    expect(await listAll(c, "(*)")).toEqual(["(x)"]);
+    expect(await listAll(c, "a/*")).toEqual(["a/b"]);
+    expect(await listAll(c, "$?")).toEqual(["$1"]);
+  });
+
   it("treats every key literally outside Keys", async () => {
     const c = larder.client();
     await put(c, ["x1", "x2"]);

@@ -76,7 +76,6 @@ describe.each(storeKinds)("conformance: limits and bad input [%s store]", (kind)
 
   it("answers UNIMPLEMENTED for the RPCs whose features are not built yet", async () => {
     const c = larder.client();
-    await expectCode(c.lock({ name: "l" }), Code.Unimplemented, /Lock/);
     await expectCode(c.runCommand({ name: "cmd" }), Code.Unimplemented, /RunCommand/);
   });
 });

@@ -1,3 +1,4 @@
+import type { LockHandle, LockInfo, LockOptions } from "./lock.js";
 import type { CacheEntry } from "./values.js";
 
 /**
@@ -18,6 +19,13 @@ export interface SetOptions {
   onlyIfPresent?: boolean;
   /** Write only if the key exists with this version (compare-and-set; see {@link Cache.getEntry}). */
   ifVersion?: number;
+  /**
+   * Write only while this lock is held by this handle (fencing): a holder
+   * whose lock expired and went to someone else gets `false`, checked by
+   * the server in the same step as the write. Combines with the other
+   * conditions.
+   */
+  lock?: Pick<LockHandle, "name" | "token">;
 }
 
 /** Options of a plain {@link Cache.get}. */
@@ -35,6 +43,12 @@ export interface GetOrComputeOptions<T> extends GetOptions {
    * hold it); return `null` to cache "nothing there".
    */
   getValue: () => T | Promise<T>;
+  /**
+   * On a miss, how long to wait for another caller (in any process) that is
+   * computing the same key, in seconds, before failing with a
+   * LockNotAcquiredError. Default 10.
+   */
+  lockWait?: number;
 }
 
 /** Options of {@link Cache.iterateKeys}. */
@@ -77,7 +91,9 @@ export interface Cache {
    * Get-or-compute: returns the cached value, or on a miss calls `getValue`,
    * stores its result with `ttl` and returns it as a later read would (JSON
    * round-tripped). Concurrent calls for one key in this process share a
-   * single read and a single `getValue` call.
+   * single read and a single `getValue` call; across processes, a lock
+   * named `larder:compute:<key>` lets one caller compute while the others
+   * wait up to `lockWait` and read its result.
    *
    * @param key the key.
    * @param options how to compute the value on a miss.
@@ -181,6 +197,47 @@ export interface Cache {
    * @returns the value after the addition.
    */
   increment(key: string, delta?: number, ttl?: number): Promise<number>;
+
+  /**
+   * Acquires a named lock, waiting up to `wait` seconds for it. Use with
+   * `await using` to release it at the end of the block:
+   *
+   * ```ts
+   * await using lock = await cache.lock("nightly-report", { ttl: 60, wait: 5, autoRenew: true });
+   * ```
+   *
+   * Not retried: a grant whose answer was lost would stay held until its TTL.
+   *
+   * @param name 1 to 1024 UTF-8 bytes, like a key; locks and keys are separate.
+   * @param options TTL, wait, owner label, renewal.
+   * @throws LockNotAcquiredError (code ABORTED) with the holder, when still busy after the wait.
+   */
+  lock(name: string, options?: LockOptions): Promise<LockHandle>;
+
+  /**
+   * Like {@link Cache.lock}, but resolves to null instead of throwing when
+   * the lock stays busy.
+   *
+   * @param name the lock's name.
+   * @param options TTL, wait (default 0: try once), owner label, renewal.
+   */
+  tryLock(name: string, options?: LockOptions): Promise<LockHandle | null>;
+
+  /**
+   * Whether a lock is free now, or becomes free within `wait` seconds (it
+   * answers as soon as it frees). Takes nothing.
+   *
+   * @param name the lock's name.
+   * @param wait seconds to wait; default 0.
+   */
+  checkLock(name: string, wait?: number): Promise<boolean>;
+
+  /**
+   * Lists the live locks whose names match a glob, with holder and expiry.
+   *
+   * @param pattern the glob; default `*`.
+   */
+  listLocks(pattern?: string): Promise<LockInfo[]>;
 
   /**
    * Releases the connection. Calls made afterwards fail; calling close

@@ -4,6 +4,8 @@ import { batchConcurrency, mapChunks, maxBatchSize } from "./batching.js";
 import type { Cache, GetOptions, GetOrComputeOptions, IterateKeysOptions, SetManyEntry, SetOptions } from "./cache.js";
 import { invalidArgument, LarderError } from "./errors.js";
 import { GetOrCompute, type Lookup } from "./get-or-compute.js";
+import { LockNotAcquiredError, Locks, type LockHandle, type LockInfo, type LockOptions } from "./lock.js";
+import { LockMissPolicy } from "./lock-miss-policy.js";
 import { resolveOptions, type CacheOptions } from "./options.js";
 import { defaultBackoff, withRetry, type Idempotency, type RetryPolicy } from "./retry.js";
 import { openTransport, type OwnedTransport } from "./transport.js";
@@ -43,6 +45,7 @@ class LarderCache implements Cache {
   private readonly callOptions: CallOptions;
   private readonly retry: RetryPolicy;
   private readonly compute: GetOrCompute;
+  private readonly locks: Locks;
   private closed = false;
 
   constructor(options: CacheOptions) {
@@ -51,6 +54,7 @@ class LarderCache implements Cache {
     this.client = createClient(CacheService, this.owned.transport);
     this.callOptions = { timeoutMs: resolved.timeoutMs, headers: resolved.headers };
     this.retry = { retries: resolved.retries, ...defaultBackoff };
+    this.locks = new Locks((idempotency, rpc, extraMs) => this.call(idempotency, rpc, extraMs));
     this.compute = new GetOrCompute({
       read: (key, touch) => this.lookup(key, touch),
       store: async (key, value, ttl) => {
@@ -60,7 +64,7 @@ class LarderCache implements Cache {
         // e.g. a Date on the miss path and an ISO string on the hit path.
         return decodeValue(encoded);
       },
-    });
+    }, new LockMissPolicy(this.locks));
   }
 
   async set<T>(key: string, value: T, ttl?: number | SetOptions): Promise<boolean> {
@@ -74,7 +78,8 @@ class LarderCache implements Cache {
     checkKey(key);
     if (options !== undefined && "getValue" in options) {
       if (typeof options.getValue !== "function") throw invalidArgument("getValue", "must be a function");
-      return this.compute.run(key, { getValue: options.getValue, ttl: options.ttl, touch: options.touch });
+      const { getValue, ttl, touch, lockWait } = options;
+      return this.compute.run(key, { getValue, ttl, touch, lockWait });
     }
     const hit = await this.lookup<T>(key, options?.touch);
     return hit.found ? hit.value : null;
@@ -181,6 +186,25 @@ class LarderCache implements Cache {
     return Number(res.value);
   }
 
+  async lock(name: string, options?: LockOptions): Promise<LockHandle> {
+    const got = await this.locks.acquire(name, options);
+    if (!got.acquired) throw new LockNotAcquiredError(name, got.holder);
+    return got;
+  }
+
+  async tryLock(name: string, options?: LockOptions): Promise<LockHandle | null> {
+    const got = await this.locks.acquire(name, options);
+    return got.acquired ? got : null;
+  }
+
+  checkLock(name: string, wait?: number): Promise<boolean> {
+    return this.locks.check(name, wait);
+  }
+
+  listLocks(pattern?: string): Promise<LockInfo[]> {
+    return this.locks.list(pattern);
+  }
+
   close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
@@ -192,8 +216,11 @@ class LarderCache implements Cache {
   /** One Set of an already encoded value; retried only when unconditional. */
   private async write(key: string, value: EncodedValue, opts: SetOptions): Promise<boolean> {
     const { mode, ifVersion } = setMode(opts);
-    const request = { key, value, expiry: expiryOf("ttl", opts.ttl, opts.noExpiry), mode, ifVersion };
-    const idempotency: Idempotency = mode === SetMode.ALWAYS ? "idempotent" : "once";
+    const lockGuard = opts.lock === undefined ? undefined : { name: opts.lock.name, token: opts.lock.token };
+    const request = { key, value, expiry: expiryOf("ttl", opts.ttl, opts.noExpiry), mode, ifVersion, lockGuard };
+    // A guarded write is a conditional one: a retry after a lost answer
+    // could report "not applied" for a write that happened.
+    const idempotency: Idempotency = mode === SetMode.ALWAYS && lockGuard === undefined ? "idempotent" : "once";
     const res = await this.call(idempotency, (c, o) => c.set(request, o));
     return res.applied;
   }
@@ -204,12 +231,20 @@ class LarderCache implements Cache {
     return res.found ? { found: true, value: decodeValue<T>(res.value) } : { found: false };
   }
 
-  /** Runs one RPC with the deadline, headers and retry policy of this cache. */
-  private call<R>(idempotency: Idempotency, rpc: (client: CacheClient, options: CallOptions) => Promise<R>): Promise<R> {
+  /**
+   * Runs one RPC with the deadline, headers and retry policy of this cache.
+   * `extraMs` lengthens the deadline by a wait the server is asked to do.
+   */
+  private call<R>(
+    idempotency: Idempotency,
+    rpc: (client: CacheClient, options: CallOptions) => Promise<R>,
+    extraMs = 0,
+  ): Promise<R> {
     if (this.closed) {
       return Promise.reject(new LarderError(Code.FailedPrecondition, "cache: closed; create a new one"));
     }
-    return withRetry(() => rpc(this.client, this.callOptions), idempotency, this.retry);
+    const options = extraMs > 0 ? { ...this.callOptions, timeoutMs: (this.callOptions.timeoutMs ?? 0) + extraMs } : this.callOptions;
+    return withRetry(() => rpc(this.client, options), idempotency, this.retry);
   }
 }
 

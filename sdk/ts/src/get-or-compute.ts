@@ -20,6 +20,8 @@ export interface MissSteps<T> {
   reread(): Promise<Lookup<T>>;
   /** Calls the caller's getValue and stores its result. */
   computeAndStore(): Promise<T>;
+  /** How long the caller accepts to wait for another computer, in seconds; undefined for the policy's default. */
+  readonly lockWait: number | undefined;
 }
 
 /**
@@ -40,7 +42,7 @@ export interface MissPolicy {
   resolveMiss<T>(key: string, steps: MissSteps<T>): Promise<T>;
 }
 
-/** The policy until locks exist: compute as soon as the key is missing. */
+/** Compute as soon as the key is missing: no protection across processes. */
 export const computeOnMiss: MissPolicy = {
   resolveMiss: (_key, steps) => steps.computeAndStore(),
 };
@@ -53,6 +55,8 @@ export interface ComputeRequest<T> {
   ttl?: number | undefined;
   /** Sliding expiry on a hit, in seconds. */
   touch?: number | undefined;
+  /** Handed to the policy as {@link MissSteps.lockWait}. */
+  lockWait?: number | undefined;
 }
 
 /**
@@ -91,6 +95,7 @@ export class GetOrCompute {
       return this.policy.resolveMiss<T>(key, {
         reread: () => this.io.read<T>(key),
         computeAndStore: async () => this.io.store(key, await request.getValue(), request.ttl),
+        lockWait: request.lockWait,
       });
     });
   }

@@ -15,6 +15,8 @@ export type {
   SetOptions,
 } from "./cache.js";
 export type { CacheOptions } from "./options.js";
+export { LockNotAcquiredError } from "./lock.js";
+export type { LockHandle, LockHolderInfo, LockInfo, LockOptions } from "./lock.js";
 export type { CacheEntry } from "./values.js";
 export { Code, LarderError, codeName } from "./errors.js";
 

@@ -1,0 +1,216 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { isMessage, type Message } from "@bufbuild/protobuf";
+import { GetManyResponseSchema, GetResponseSchema } from "./gen/larder/v1/cache_pb.js";
+
+/** Options of {@link createMetrics}. */
+export interface MetricsOptions {
+  /**
+   * Also export the standard Node.js process metrics (`process_*`,
+   * `nodejs_*`: CPU, memory, event loop lag, GC), unprefixed so that stock
+   * dashboards work. Default true.
+   */
+  defaultMetrics?: boolean;
+}
+
+/** The `metrics` settings of a server (and of the config file). */
+export interface MetricsSettings {
+  /** Whether metrics are collected and served at all. Default true. */
+  enabled?: boolean;
+  /**
+   * Serve metrics on this port (plain HTTP/1.1) instead of the main one,
+   * e.g. to keep them off the port that clients reach; 0 picks a free one.
+   * Default: the main port.
+   */
+  port?: number;
+  /** The path metrics are served at. Default "/metrics". */
+  path?: string;
+}
+
+/** How a RunCommand response was served (see the spec's RunCommand section). */
+export type CommandSource = "live" | "cached" | "fallback";
+
+/**
+ * The metric events the service logic reports. Locks and RunCommand call
+ * these; {@link noopServiceMetrics} stands in when metrics are off, so the
+ * logic never checks.
+ */
+export interface ServiceMetrics {
+  /** A Lock call acquired its lock after waiting `waitedMs` (0 when it was free at once). */
+  lockGranted(waitedMs?: number): void;
+  /** A Lock call found the lock held and started waiting for it. */
+  lockWaitStarted(): void;
+  /** A Lock call returned without the lock (held by another, wait over). */
+  lockNotAcquired(): void;
+  /** RunCommand switched a command identity into fallback mode. */
+  commandFallbackActivated(command: string): void;
+  /** RunCommand answered, from upstream, from the fresh cache, or in fallback. */
+  commandServed(command: string, source: CommandSource): void;
+}
+
+/**
+ * Larder's Prometheus metrics, on a registry of their own so that several
+ * servers in one process (tests, embedding) never share or clash.
+ */
+export interface LarderMetrics extends ServiceMetrics {
+  /** The registry every Larder metric lives in. */
+  readonly registry: Registry;
+  /** The Content-Type of {@link render}'s text. */
+  readonly contentType: string;
+  /** The Prometheus text exposition of every metric. */
+  render(): Promise<string>;
+  /** One RPC finished (or was refused before the handler ran). */
+  rpcHandled(call: RpcLabels, code: string, seconds: number): void;
+  /** Counts hits and misses when a response is a Get or GetMany answer. */
+  cacheResult(method: string, response: Message): void;
+  /** One store call finished; `errorKind` is set when it failed. */
+  storeCall(store: string, op: string, seconds: number, errorKind?: string): void;
+  /** Whether health reports SERVING (1) or not (0). */
+  setServing(serving: boolean): void;
+}
+
+/** The labels that identify an RPC in metrics. */
+export interface RpcLabels {
+  /** Fully-qualified service, e.g. `larder.v1.CacheService`. */
+  readonly service: string;
+  /** Method name, e.g. `Get`. */
+  readonly method: string;
+  /** `grpc`, `grpc-web` or `connect`. */
+  readonly protocol: string;
+}
+
+// Cache and store calls take well under a millisecond in memory and a few
+// ms over a network; the low buckets are what tell them apart.
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Lock waits are bounded by maxLockWaitMs (default 60 s).
+const lockWaitBuckets = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Creates the metrics of one server. */
+export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const rpcTotal = new Counter({
+    name: "larder_rpc_requests_total",
+    help: "RPCs handled, by service, method, protocol and status code (ok, not_found, unavailable, ...).",
+    labelNames: ["service", "method", "protocol", "code"] as const,
+    registers,
+  });
+  const rpcSeconds = new Histogram({
+    name: "larder_rpc_duration_seconds",
+    help: "Time from the start of an RPC to its last response message, in seconds.",
+    labelNames: ["service", "method"] as const,
+    buckets: latencyBuckets,
+    registers,
+  });
+  const hits = new Counter({
+    name: "larder_cache_hits_total",
+    help: "Keys found by Get and GetMany.",
+    labelNames: ["method"] as const,
+    registers,
+  });
+  const misses = new Counter({
+    name: "larder_cache_misses_total",
+    help: "Keys not found by Get and GetMany.",
+    labelNames: ["method"] as const,
+    registers,
+  });
+  const storeSeconds = new Histogram({
+    name: "larder_store_duration_seconds",
+    help: "Round-trip time of store calls (one backend round trip each), in seconds.",
+    labelNames: ["store", "op"] as const,
+    buckets: latencyBuckets,
+    registers,
+  });
+  const storeErrors = new Counter({
+    name: "larder_store_errors_total",
+    help: "Store calls that failed, by error kind (unavailable when the backend cannot be reached).",
+    labelNames: ["store", "op", "kind"] as const,
+    registers,
+  });
+  const serving = new Gauge({
+    name: "larder_serving",
+    help: "1 while health reports SERVING (store reachable, not shutting down), else 0.",
+    registers,
+  });
+  const lockGrants = new Counter({ name: "larder_lock_grants_total", help: "Locks granted.", registers });
+  const lockWaits = new Counter({
+    name: "larder_lock_waits_total",
+    help: "Lock calls that found the lock held and waited for it.",
+    registers,
+  });
+  const lockDenied = new Counter({
+    name: "larder_lock_not_acquired_total",
+    help: "Lock calls that returned without the lock.",
+    registers,
+  });
+  const lockWaitSeconds = new Histogram({
+    name: "larder_lock_wait_seconds",
+    help: "How long granted Lock calls waited for the lock, in seconds.",
+    buckets: lockWaitBuckets,
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: "larder_command_fallback_activations_total",
+    help: "Times RunCommand switched a command into fallback mode.",
+    labelNames: ["command"] as const,
+    registers,
+  });
+  const commands = new Counter({
+    name: "larder_command_responses_total",
+    help: "RunCommand responses, by how they were served (live, cached, fallback).",
+    labelNames: ["command", "source"] as const,
+    registers,
+  });
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    render: () => registry.metrics(),
+    rpcHandled(call, code, seconds) {
+      rpcTotal.inc({ service: call.service, method: call.method, protocol: call.protocol, code });
+      rpcSeconds.observe({ service: call.service, method: call.method }, seconds);
+    },
+    cacheResult(method, response) {
+      if (isMessage(response, GetResponseSchema)) {
+        (response.found ? hits : misses).inc({ method });
+      } else if (isMessage(response, GetManyResponseSchema)) {
+        const found = response.items.reduce((n, item) => n + (item.found ? 1 : 0), 0);
+        if (found > 0) hits.inc({ method }, found);
+        if (response.items.length > found) misses.inc({ method }, response.items.length - found);
+      }
+    },
+    storeCall(store, op, seconds, errorKind) {
+      storeSeconds.observe({ store, op }, seconds);
+      if (errorKind !== undefined) storeErrors.inc({ store, op, kind: errorKind });
+    },
+    setServing(up) {
+      serving.set(up ? 1 : 0);
+    },
+    lockGranted(waitedMs = 0) {
+      lockGrants.inc();
+      if (waitedMs > 0) lockWaitSeconds.observe(waitedMs / 1000);
+    },
+    lockWaitStarted() {
+      lockWaits.inc();
+    },
+    lockNotAcquired() {
+      lockDenied.inc();
+    },
+    commandFallbackActivated(command) {
+      fallbacks.inc({ command });
+    },
+    commandServed(command, source) {
+      commands.inc({ command, source });
+    },
+  };
+}
+
+/** Service metrics that record nothing, for servers without metrics. */
+export const noopServiceMetrics: ServiceMetrics = {
+  lockGranted() {},
+  lockWaitStarted() {},
+  lockNotAcquired() {},
+  commandFallbackActivated() {},
+  commandServed() {},
+};
