@@ -54,4 +54,23 @@ status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" || status=$?
 node scripts/summarize-vitest.mjs "$report" || status=1
 
+step "C# suite (dotnet test)"
+# Packages come from the NuGet registry; the suite starts its own Larder
+# servers (built above) and redis-server, as the vitest suites do.
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "missing: the .NET 10 SDK (dotnet); see https://learn.microsoft.com/dotnet/core/install/linux" >&2
+  status=1
+else
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  # Both target frameworks of the client: the tests only build net10.0.
+  dotnet build sdk/csharp/Larder.Client --nologo -clp:ErrorsOnly || status=1
+  # The vitest report is read by now, so its temp file (removed on exit)
+  # keeps this output for the skip check; tee to a file, not to /dev/stderr,
+  # which would truncate a log file that stdout and stderr share.
+  dotnet test sdk/csharp/Larder.Client.Tests --nologo 2>&1 | tee "$report" || status=1
+  if grep -Eq 'Skipped: +[1-9]' "$report"; then
+    echo "C# tests were skipped; every test must run" >&2
+    status=1
+  fi
+fi
 exit "$status"

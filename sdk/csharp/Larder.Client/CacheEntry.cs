@@ -1,0 +1,41 @@
+namespace Larder.Client;
+
+/// <summary>A stored value with its metadata, as returned by <see cref="LarderCache.GetEntry{T}(string, CancellationToken)"/>.</summary>
+/// <typeparam name="T">The value's type.</typeparam>
+/// <param name="Value">The value, decoded as <see cref="LarderCache.Get{T}(string, CancellationToken)"/> would return it.</param>
+/// <param name="Version">Rises on every write; pass it to <see cref="SetOptions.IfVersion"/> for compare-and-set.</param>
+/// <param name="CreatedAt">When the key was first written (since it last did not exist).</param>
+/// <param name="UpdatedAt">When the entry was last written.</param>
+/// <param name="ExpiresAt">When the entry expires; null when it never does.</param>
+/// <param name="LastReadAt">When the entry was last read; null if never.</param>
+public sealed record CacheEntry<T>(
+    T Value,
+    long Version,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    DateTimeOffset? ExpiresAt,
+    DateTimeOffset? LastReadAt);
+
+/// <summary>
+/// Options of a write. At most one condition (<see cref="OnlyIfAbsent"/>,
+/// <see cref="OnlyIfPresent"/>, <see cref="IfVersion"/>) may be given.
+/// Conditional writes are never retried: if the first attempt reached the
+/// server, a retry could report "not applied" for a write that happened.
+/// </summary>
+public readonly record struct SetOptions
+{
+    /// <summary>Time to live (millisecond precision). Null: the namespace default, 3600 s unless configured.</summary>
+    public TimeSpan? Ttl { get; init; }
+
+    /// <summary>Keep the entry until deleted; a namespace policy may forbid it. Excludes <see cref="Ttl"/>.</summary>
+    public bool NoExpiry { get; init; }
+
+    /// <summary>Write only if the key does not exist.</summary>
+    public bool OnlyIfAbsent { get; init; }
+
+    /// <summary>Write only if the key exists.</summary>
+    public bool OnlyIfPresent { get; init; }
+
+    /// <summary>Write only if the key exists with this version (compare-and-set).</summary>
+    public long? IfVersion { get; init; }
+}

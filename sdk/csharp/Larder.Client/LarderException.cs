@@ -1,0 +1,86 @@
+using Larder.V1;
+
+namespace Larder.Client;
+
+/// <summary>
+/// The status code of a failed call. The values and names mirror gRPC's
+/// (<c>Grpc.Core.StatusCode</c>), so code written against a gRPC client reads
+/// the same.
+/// </summary>
+public enum StatusCode
+{
+    /// <summary>Not an error; never carried by a <see cref="LarderException"/>.</summary>
+    OK = 0,
+    /// <summary>The call was cancelled.</summary>
+    Cancelled = 1,
+    /// <summary>An error without a more specific code.</summary>
+    Unknown = 2,
+    /// <summary>A malformed argument, or one over a configured limit; the message names it.</summary>
+    InvalidArgument = 3,
+    /// <summary>The deadline (<see cref="LarderOptions.Timeout"/>) passed before the server answered.</summary>
+    DeadlineExceeded = 4,
+    /// <summary>Not found. Cache misses are not errors and never use this.</summary>
+    NotFound = 5,
+    /// <summary>Already exists.</summary>
+    AlreadyExists = 6,
+    /// <summary>The API key lacks the permission, or names another namespace.</summary>
+    PermissionDenied = 7,
+    /// <summary>A quota ran out.</summary>
+    ResourceExhausted = 8,
+    /// <summary>The stored state forbids the call, e.g. Increment on a value that is not an integer.</summary>
+    FailedPrecondition = 9,
+    /// <summary>Aborted.</summary>
+    Aborted = 10,
+    /// <summary>A result would leave its range, e.g. Increment past the 64-bit range.</summary>
+    OutOfRange = 11,
+    /// <summary>An RPC this server version does not serve yet.</summary>
+    Unimplemented = 12,
+    /// <summary>A server bug; the message carries a request id to find it in the server log.</summary>
+    Internal = 13,
+    /// <summary>The server or its store cannot be reached; safe to retry.</summary>
+    Unavailable = 14,
+    /// <summary>Stored data is corrupt.</summary>
+    DataLoss = 15,
+    /// <summary>The server requires an API key and got none, or an unknown one.</summary>
+    Unauthenticated = 16,
+}
+
+/// <summary>
+/// Every failure of a Larder call, whether the server refused it or the
+/// client did before sending. A cache miss is never an exception.
+/// </summary>
+public class LarderException : Exception
+{
+    /// <summary>Creates an exception.</summary>
+    /// <param name="statusCode">The status code.</param>
+    /// <param name="message">What went wrong; for server errors the server's message, which names the field at fault.</param>
+    /// <param name="innerException">The underlying failure, if any.</param>
+    public LarderException(StatusCode statusCode, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        StatusCode = statusCode;
+    }
+
+    /// <summary>The status code, e.g. <see cref="StatusCode.InvalidArgument"/>.</summary>
+    public StatusCode StatusCode { get; }
+
+    /// <summary>
+    /// The code's canonical gRPC name, e.g. <c>INVALID_ARGUMENT</c>: the
+    /// spelling of grpcurl, the server log and the other Larder SDKs.
+    /// </summary>
+    public string CodeName => ConnectCodes.ToName((ConnectCode)StatusCode) switch
+    {
+        "canceled" => "CANCELLED",
+        var name => name.ToUpperInvariant(),
+    };
+
+    /// <inheritdoc />
+    public override string ToString() => $"{GetType().FullName} ({CodeName}): {base.ToString()}";
+
+    /// <summary>Converts the generated client's error, keeping it as the inner exception.</summary>
+    internal static LarderException From(ConnectException e) => new((StatusCode)e.Code, e.Message, e);
+
+    /// <summary>A local INVALID_ARGUMENT, worded like the server's ("field: problem").</summary>
+    internal static LarderException InvalidArgument(string field, string problem) =>
+        new(StatusCode.InvalidArgument, $"{field}: {problem}");
+}

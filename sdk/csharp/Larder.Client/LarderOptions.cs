@@ -1,0 +1,54 @@
+using System.Text.Json;
+
+namespace Larder.Client;
+
+/// <summary>Options of <see cref="LarderCache"/>.</summary>
+public sealed class LarderOptions
+{
+    /// <summary>The Larder server, e.g. <c>http://localhost:8080</c>. Required.</summary>
+    public string Url { get; set; } = "";
+
+    /// <summary>
+    /// An API key, sent as <c>authorization: Bearer &lt;key&gt;</c>. Needed when
+    /// the server has auth on; the key then also decides the namespace.
+    /// </summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>
+    /// The namespace to act in, sent as the <c>larder-namespace</c> header.
+    /// Only honoured when the server has auth off; default <c>default</c>.
+    /// </summary>
+    public string? Namespace { get; set; }
+
+    /// <summary>The deadline of each call attempt. Default 5 seconds.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many times a call that is safe to repeat is retried after the
+    /// server answered <see cref="StatusCode.Unavailable"/> or could not be
+    /// reached. Default 2; 0 disables retries.
+    /// </summary>
+    public int Retries { get; set; } = 2;
+
+    /// <summary>
+    /// How values are serialized. Default: <see cref="JsonSerializerDefaults.Web"/>,
+    /// which reads the camelCase JSON the TypeScript SDK writes into PascalCase
+    /// C# properties and writes camelCase back, with relaxed escaping so that
+    /// stored JSON stays readable (<c>"+46…"</c>, not <c>"\u002B46…"</c>).
+    /// </summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>
+    /// Use HTTP/2 (with prior knowledge on <c>http://</c>) instead of HTTP/1.1.
+    /// The server speaks both on one port; HTTP/2 multiplexes calls over one
+    /// connection. Default false.
+    /// </summary>
+    public bool Http2 { get; set; }
+
+    /// <summary>
+    /// An HttpClient to send calls with, e.g. one from IHttpClientFactory or
+    /// with a custom handler. The cache does not dispose it. Its own
+    /// <see cref="HttpClient.Timeout"/> should be longer than <see cref="Timeout"/>.
+    /// </summary>
+    public HttpClient? HttpClient { get; set; }
+}
