@@ -33,10 +33,16 @@ export async function freePort(): Promise<number> {
  * command installs it, and a suite must never pass by skipping Redis.
  */
 export async function startRedis(extraArgs: string[] = []): Promise<RedisServer> {
-  const port = await freePort();
+  let port = 0;
   let child: ChildProcess | undefined;
 
-  const launch = async (): Promise<void> => {
+  /**
+   * Starts redis-server on `port` and waits until *that* process answers.
+   * Checking the answering server's process id matters: a free port can be
+   * taken by a parallel suite between the probe and the bind, and a ping
+   * alone would then be answered by the other suite's server.
+   */
+  const launch = async (): Promise<"ok" | "port taken"> => {
     const args = [
       "--port", String(port),
       "--bind", "127.0.0.1",
@@ -59,10 +65,13 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
         if (spawnError !== undefined) {
           throw new Error(`cannot start redis-server: ${spawnError.message}`);
         }
+        if (proc.exitCode !== null) return "port taken";
         try {
           await probe.connect();
-          await probe.ping();
-          return;
+          const info = await probe.info("server");
+          if (new RegExp(`process_id:${proc.pid}\\b`).test(info)) return "ok";
+          probe.disconnect();
+          await sleep(25);
         } catch {
           probe.disconnect();
           await sleep(25);
@@ -83,14 +92,20 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
     await exited;
   };
 
-  await launch();
+  for (let attempt = 0; ; attempt++) {
+    port = await freePort();
+    const started = await launch();
+    if (started === "ok") break;
+    await stop();
+    if (attempt === 4) throw new Error("could not start redis-server: every free port was taken before it could bind");
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
     stop,
     restart: async () => {
       await stop();
-      await launch();
+      if ((await launch()) !== "ok") throw new Error(`redis-server could not bind its port ${port} again`);
     },
   };
 }
