@@ -38,4 +38,12 @@ public readonly record struct SetOptions
 
     /// <summary>Write only if the key exists with this version (compare-and-set).</summary>
     public long? IfVersion { get; init; }
+
+    /// <summary>
+    /// Write only while this lock is held by this handle (fencing): a holder
+    /// whose lock expired and went to another gets false, checked by the
+    /// server in the same atomic step as the write. Combines with the other
+    /// conditions. Needs only the "write" permission.
+    /// </summary>
+    public LarderLock? Lock { get; init; }
 }

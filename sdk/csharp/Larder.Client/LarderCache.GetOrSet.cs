@@ -9,8 +9,15 @@ public sealed partial class LarderCache
     /// <paramref name="factory"/>, stores its result and returns it as a later
     /// read would (JSON round-tripped, so hit and miss return alike).
     /// Concurrent calls for one key in this process share a single read and a
-    /// single factory call; across processes each may compute once (until
-    /// locks arrive).
+    /// single factory call. Across processes, a miss takes the lock
+    /// <c>larder:compute:&lt;key&gt;</c> (hashed when long) and reads again
+    /// before computing; every other caller waits for that lock's release
+    /// (up to <see cref="LarderOptions.ComputeLockWait"/>, then
+    /// <see cref="LarderLockNotAcquiredException"/>) and reads the stored
+    /// value. The lock lasts 5 s and is renewed while the factory runs, so if
+    /// the computing process dies another takes over within 5 s. An API key
+    /// without the "lock" permission still gets values, computed without the
+    /// cross-process guarantee.
     /// </summary>
     /// <typeparam name="T">The value's type.</typeparam>
     /// <param name="key">The key.</param>
@@ -71,17 +78,16 @@ internal sealed record MissSteps<T>(
 
 /// <summary>
 /// What happens after a miss: the seam for stampede protection across
-/// processes (SPEC §8). A lock-based policy will acquire a lock named after
-/// the key, <c>Reread</c> in case another process filled it meanwhile, and
-/// only then <c>ComputeAndStore</c>. In-process deduplication happens before,
-/// so a policy sees one miss per key per process at a time.
+/// processes (SPEC §8; <see cref="LockMissPolicy"/>). In-process
+/// deduplication happens before, so a policy sees one miss per key per
+/// process at a time.
 /// </summary>
 internal interface IMissPolicy
 {
     Task<T?> ResolveMiss<T>(string key, MissSteps<T> steps, CancellationToken ct);
 }
 
-/// <summary>The policy until locks exist: compute as soon as the key is missing.</summary>
+/// <summary>Compute as soon as the key is missing: no protection across processes.</summary>
 internal sealed class ComputeOnMiss : IMissPolicy
 {
     public static readonly ComputeOnMiss Instance = new();

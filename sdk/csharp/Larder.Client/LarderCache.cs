@@ -35,6 +35,7 @@ public sealed partial class LarderCache : IDisposable
     private readonly bool _ownsHttp;
     private readonly JsonSerializerOptions _json;
     private readonly int _retries;
+    private readonly TimeSpan _timeout;
     private volatile bool _disposed;
 
     /// <summary>Creates a cache client. No connection is made until the first call.</summary>
@@ -76,6 +77,7 @@ public sealed partial class LarderCache : IDisposable
         };
         _json = options.JsonSerializerOptions ?? DefaultJson;
         _retries = options.Retries;
+        _timeout = options.Timeout;
         Client = new CacheServiceClient(new ConnectTransport(_http, url, new ConnectTransportOptions
         {
             HttpVersion = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
@@ -84,7 +86,7 @@ public sealed partial class LarderCache : IDisposable
             Timeout = options.Timeout,
             Headers = headers,
         }));
-        _compute = new ComputeFlights(this);
+        _compute = new ComputeFlights(this, new LockMissPolicy(this, options.ComputeLockWait));
     }
 
     /// <summary>
@@ -295,7 +297,15 @@ public sealed partial class LarderCache : IDisposable
             : options.IfVersion is not null ? SetMode.IfVersion
             : SetMode.Always;
         request.IfVersion = options.IfVersion ?? 0;
-        var res = await Call(request.Mode == SetMode.Always, (c, o) => c.SetAsync(request, null, o), ct).ConfigureAwait(false);
+        if (options.Lock is { } held)
+        {
+            request.LockGuard = new LockGuard { Name = held.Name, Token = held.Token };
+        }
+        // A guarded write is not repeated, as in the TypeScript SDK: an
+        // attempt whose answer was lost may have applied, and the repeat
+        // would then report the outcome of a second write.
+        var idempotent = request.Mode == SetMode.Always && options.Lock is null;
+        var res = await Call(idempotent, (c, o) => c.SetAsync(request, null, o), ct).ConfigureAwait(false);
         return res.Applied;
     }
 

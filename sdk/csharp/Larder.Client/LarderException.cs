@@ -84,3 +84,34 @@ public class LarderException : Exception
     internal static LarderException InvalidArgument(string field, string problem) =>
         new(StatusCode.InvalidArgument, $"{field}: {problem}");
 }
+
+/// <summary>
+/// Thrown by <see cref="LarderCache.Lock"/> (and a stampede-safe
+/// <c>GetOrSet</c>) when the lock stayed busy for the whole wait. Its code is
+/// <see cref="StatusCode.Aborted"/>, gRPC's code for a concurrency conflict
+/// that the caller may retry at a higher level: it is neither retried
+/// automatically (like Unavailable) nor mistaken for a deadline of the call.
+/// </summary>
+public sealed class LarderLockNotAcquiredException : LarderException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="lockName">The lock's name.</param>
+    /// <param name="holder">Who held it when the wait ended; null if it freed just then.</param>
+    /// <param name="message">What the caller was doing; null for a message naming the lock and holder.</param>
+    public LarderLockNotAcquiredException(string lockName, LockHolderInfo? holder, string? message = null)
+        : base(StatusCode.Aborted, message ?? $"lock: \"{lockName}\" was not acquired within the wait{Describe(holder)}")
+    {
+        LockName = lockName;
+        Holder = holder;
+    }
+
+    /// <summary>The lock's name.</summary>
+    public string LockName { get; }
+
+    /// <summary>Who held the lock when the wait ended (owner label, expiry, fencing token); null if unknown.</summary>
+    public LockHolderInfo? Holder { get; }
+
+    internal static string Describe(LockHolderInfo? holder) => holder is null
+        ? ""
+        : $" (held by \"{holder.Owner}\" until {holder.ExpiresAt.UtcDateTime:O})";
+}

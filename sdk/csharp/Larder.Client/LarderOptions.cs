@@ -51,4 +51,12 @@ public sealed class LarderOptions
     /// <see cref="HttpClient.Timeout"/> should be longer than <see cref="Timeout"/>.
     /// </summary>
     public HttpClient? HttpClient { get; set; }
+
+    /// <summary>
+    /// How long <see cref="LarderCache.GetOrSet{T}(string, Func{CancellationToken, Task{T}}, TimeSpan?, CancellationToken)"/>
+    /// waits for another process computing the same key before it throws
+    /// <see cref="LarderLockNotAcquiredException"/>. Raise it when factories
+    /// take longer. Default 10 seconds, as in the TypeScript SDK.
+    /// </summary>
+    public TimeSpan ComputeLockWait { get; set; } = TimeSpan.FromSeconds(10);
 }
