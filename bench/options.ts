@@ -10,6 +10,8 @@ export interface BenchOptions {
   readonly durationSeconds: number;
   /** Extra arguments after `larder serve`, e.g. `--workers 2` once it exists. */
   readonly larderArgs: readonly string[];
+  /** Extra Node.js flags for Larder processes, e.g. `--cpu-prof`. */
+  readonly larderNodeArgs: readonly string[];
   /** Extra environment for Larder processes, e.g. `LARDER_LOG_LEVEL=error`. */
   readonly larderEnv: Readonly<Record<string, string>>;
   /** Where the report files go. */
@@ -30,6 +32,7 @@ writes a Markdown table, JSON and an SVG chart.
   --duration <s>       measured seconds per case (default 2.5; --quick 1)
   --warmup <s>         warm-up seconds per case, not measured (default 1; --quick 0.5)
   --larder-args "<a>"  extra arguments for \`larder serve\`, e.g. "--workers 2"
+  --larder-node-args="<a>"  extra node flags for Larder, e.g. --larder-node-args="--cpu-prof --cpu-prof-dir=/tmp/p"
   --larder-env K=V     extra environment for Larder (repeatable)
   --out <dir>          where to write the report (default bench/results)
   --name <base>        report file name without extension (default latest; --quick: quick)
@@ -49,6 +52,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
       duration: { type: "string" },
       warmup: { type: "string" },
       "larder-args": { type: "string", default: "" },
+      "larder-node-args": { type: "string", default: "" },
       "larder-env": { type: "string", multiple: true, default: [] },
       out: { type: "string", default: "bench/results" },
       name: { type: "string" },
@@ -75,6 +79,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions | "help" {
     warmupSeconds: seconds("warmup", values.warmup, quick ? 0.5 : 1),
     durationSeconds: seconds("duration", values.duration, quick ? 1 : 2.5),
     larderArgs: values["larder-args"].split(/\s+/).filter((a) => a !== ""),
+    larderNodeArgs: values["larder-node-args"].split(/\s+/).filter((a) => a !== ""),
     larderEnv,
     outDir: values.out,
     name: values.name ?? (quick ? "quick" : "latest"),

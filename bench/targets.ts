@@ -20,6 +20,8 @@ export interface TargetOptions {
   /** The repository root, where `bin/larder.js` lives. */
   readonly repoRoot: string;
   readonly larderArgs: readonly string[];
+  /** Node.js flags before `bin/larder.js`, e.g. `--cpu-prof`. */
+  readonly larderNodeArgs?: readonly string[];
   readonly larderEnv: Readonly<Record<string, string>>;
 }
 
@@ -87,7 +89,7 @@ export class Targets {
 
   private async startLarder(kind: TargetKind, storeEnv: Record<string, string>): Promise<RunningTarget> {
     const port = await freePort();
-    const child = startChild(kind, process.execPath, [join(this.options.repoRoot, "bin/larder.js"), "serve", ...this.options.larderArgs], {
+    const child = startChild(kind, process.execPath, [...(this.options.larderNodeArgs ?? []), join(this.options.repoRoot, "bin/larder.js"), "serve", ...this.options.larderArgs], {
       unsetEnv: larderVariables,
       // warn, not silent: a failure to start must leave its reason in the tail.
       env: { LARDER_PORT: String(port), LARDER_HOST: "127.0.0.1", LARDER_LOG_LEVEL: "warn", ...storeEnv, ...this.options.larderEnv },

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { ConnectError, HandlerContext, Interceptor } from "@connectrpc/connect";
+import type { Message } from "@bufbuild/protobuf";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { authorize, callerKey, type Authenticator } from "./auth.js";
+import { authorize, callerKey, type Authenticator, type Caller } from "./auth.js";
 import { isExpectedError, toConnectError } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { LarderMetrics, RpcLabels } from "./metrics.js";
@@ -20,17 +21,34 @@ export interface CallPipeline {
   readonly requestGate: (ctx: HandlerContext) => void;
   /** Maps every error to a safe wire error and logs the unexpected ones. */
   readonly interceptor: Interceptor;
+  /**
+   * The gate's check for transports that route themselves (the gRPC fast
+   * path): resolves the caller from request headers and checks that it may
+   * call `method`. Throws a LarderError; record it with {@link failed}.
+   * @param header reads one request header by lower-case name.
+   */
+  resolveCaller(method: string, header: (name: string) => string | null): Caller;
+  /** Records a unary call that answered `response` (hit/miss counts, metrics, debug log). */
+  succeeded(call: CallRecord, response: Message): void;
+  /** Records a call whose client went away before the answer. */
+  canceled(call: CallRecord): void;
+  /** Records a failed call and returns the error the client may see. */
+  failed(call: CallRecord, err: unknown): ConnectError;
 }
 
 // gRPC's standard services carry no cache data, and probes and tools
 // (kubelet, grpcurl) call them without credentials or a namespace.
 const ungated = /^grpc\./;
 
-/** A call being served. */
-interface Call extends RpcLabels {
+/** A call being served, as metrics and logs record it. */
+export interface CallRecord extends RpcLabels {
+  /** `performance.now()` when the call arrived. */
   readonly started: number;
+  /** The caller's namespace; undefined when the gate refused the call. */
   readonly namespace: string | undefined;
 }
+
+type Call = CallRecord;
 
 /** How a call ended. */
 type Outcome = { readonly ok: true; readonly code?: "canceled" } | { readonly ok: false; readonly err: unknown };
@@ -80,13 +98,27 @@ export function createCallPipeline(auth: Authenticator, logger: Logger, metrics?
     return settle(call, { ok: false, err }) ?? toConnectError(err);
   }
 
+  function resolveCaller(method: string, header: (name: string) => string | null): Caller {
+    const caller = auth.resolve(header);
+    authorize(caller, method);
+    return caller;
+  }
+
+  function succeeded(call: Call, response: Message): void {
+    metrics?.cacheResult(call.method, response);
+    settle(call, { ok: true });
+  }
+
   return {
+    resolveCaller,
+    succeeded,
+    canceled: (call) => void settle(call, { ok: true, code: "canceled" }),
+    failed: fail,
     requestGate(ctx) {
       if (ungated.test(ctx.service.typeName)) return;
       const started = performance.now();
       try {
-        const caller = auth.resolve((name) => ctx.requestHeader.get(name));
-        authorize(caller, ctx.method.name);
+        const caller = resolveCaller(ctx.method.name, (name) => ctx.requestHeader.get(name));
         ctx.values.set(callerKey, caller);
       } catch (err) {
         const protocol = protocolOf(ctx.requestHeader.get("content-type"));
@@ -108,8 +140,7 @@ export function createCallPipeline(auth: Authenticator, logger: Logger, metrics?
         throw fail(call, err);
       }
       if (!res.stream) {
-        metrics?.cacheResult(call.method, res.message);
-        settle(call, { ok: true });
+        succeeded(call, res.message);
         return res;
       }
       return { ...res, message: observeStream(res.message, call, req.signal, settle, fail) };

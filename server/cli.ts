@@ -5,11 +5,13 @@ import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "./logger.js";
 import { createLarderServer } from "./server.js";
 import { openStore } from "./store/open-store.js";
+import { isWorker, runPrimary } from "./workers.js";
 
 const usage = `larder: a shared key-value cache for function runtimes
 
 Usage:
-  larder serve                      start the server (configured by LARDER_* env and LARDER_CONFIG)
+  larder serve [--workers N]        start the server (configured by LARDER_* env and LARDER_CONFIG);
+                                    --workers N (LARDER_WORKERS) runs N processes on the port (redis store)
   larder hash-key <api key>         print the sha256 to put in the apiKeys configuration
   larder get <key>                  print a value
   larder set <key> <json> [--ttl s] write a JSON value (--ttl in seconds, --no-expiry)
@@ -22,7 +24,10 @@ Client options: --url (LARDER_URL, default http://127.0.0.1:8080),
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === "serve") return serve();
+  if (command === "serve") {
+    const { values } = parseArgs({ args: rest, options: { workers: { type: "string" } } });
+    return serve(values.workers);
+  }
   if (command === "hash-key") {
     const key = rest[0];
     if (key === undefined) {
@@ -56,9 +61,12 @@ async function main(argv: string[]): Promise<number> {
   return command === undefined || command === "help" || command === "--help" ? 0 : 2;
 }
 
-async function serve(): Promise<number> {
-  const config = loadConfig();
+async function serve(workers: string | undefined): Promise<number> {
+  const config = loadConfig(workers === undefined ? process.env : { ...process.env, LARDER_WORKERS: workers });
   const logger = createLogger({ level: config.logLevel });
+  if (config.workers > 1 && !isWorker()) {
+    return runPrimary({ workers: config.workers, logger, drainTimeoutMs: config.drainTimeoutMs });
+  }
   const store = openStore(config);
   const server = await createLarderServer({
     store,
@@ -70,6 +78,7 @@ async function serve(): Promise<number> {
     apiKeys: config.apiKeys,
     drainTimeoutMs: config.drainTimeoutMs,
     metrics: config.metrics,
+    commands: config.commands,
     logger,
   });
   logger.info("larder listening", {

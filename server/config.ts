@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { ApiKeyConfig, Permission } from "./auth.js";
 import { allPermissions } from "./auth.js";
+import { CommandConfigError, parseCommands, type CommandsConfig } from "./commands/definitions.js";
 import { defaultLimits, defaultTtlPolicy, type Limits, type TtlPolicy } from "./limits.js";
 import { isLogLevel, type LogLevel } from "./logger.js";
 import type { MetricsSettings } from "./metrics.js";
@@ -37,6 +38,13 @@ export interface LarderConfig {
   drainTimeoutMs: number;
   /** Prometheus metrics. Default `{ enabled: true }`: /metrics on the main port (`LARDER_METRICS_PORT` sets `port`). */
   metrics: MetricsSettings;
+  /**
+   * Server processes on the one port (`LARDER_WORKERS`, `larder serve --workers N`).
+   * Default 1. More than 1 needs the redis store: a memory store is per process.
+   */
+  workers: number;
+  /** RunCommand definitions per namespace; see the README's Commands section. Default none. */
+  commands: CommandsConfig;
 }
 
 /** A configuration error, reported at start-up with the setting's name. */
@@ -45,7 +53,7 @@ export class ConfigError extends Error {
 }
 
 const topLevel = [
-  "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics",
+  "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics", "workers", "commands",
 ] as const;
 
 const metricsSettings = ["enabled", "port", "path"] as const;
@@ -76,6 +84,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
     logLevel: "info",
     drainTimeoutMs: 10_000,
     metrics: { enabled: true },
+    workers: 1,
+    commands: {},
     ...(raw as Partial<LarderConfig>),
   };
   if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
@@ -86,8 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
   }
   if (env["LARDER_STORE"]) config.store = env["LARDER_STORE"] as LarderConfig["store"];
   if (env["LARDER_LOG_LEVEL"]) config.logLevel = env["LARDER_LOG_LEVEL"] as LogLevel;
+  if (env["LARDER_WORKERS"]) config.workers = Number(env["LARDER_WORKERS"]);
   if (env["LARDER_METRICS_PORT"]) config.metrics = { ...config.metrics, port: Number(env["LARDER_METRICS_PORT"]) };
   validate(config);
+  try {
+    // Parsed here only to fail the start-up, with the setting's name, on a bad definition or a missing secret.
+    parseCommands(config.commands, env, config.limits.maxCommandResponseBytes ?? defaultLimits.maxCommandResponseBytes);
+  } catch (err) {
+    if (err instanceof CommandConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   return config;
 }
 
@@ -119,6 +137,12 @@ function validate(c: LarderConfig): void {
     throw new ConfigError(`logLevel (LARDER_LOG_LEVEL): must be debug, info, warn, error or silent, got "${String(c.logLevel)}"`);
   }
   integer("drainTimeoutMs", c.drainTimeoutMs, 0, 3_600_000);
+  integer("workers (LARDER_WORKERS, --workers)", c.workers, 1, 256);
+  if (c.workers > 1 && c.store === "memory") {
+    throw new ConfigError(
+      "workers (LARDER_WORKERS, --workers): more than 1 needs the redis store (REDIS_URL); each process would have its own memory store",
+    );
+  }
   metrics(c.metrics);
   for (const [name, value] of Object.entries(c.limits)) {
     if (!(name in defaultLimits)) throw new ConfigError(`limits.${name}: unknown limit`);

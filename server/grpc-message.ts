@@ -33,7 +33,17 @@ function reencode(message: string): string {
   } catch {
     return message;
   }
-  return Array.from(Buffer.from(decoded, "utf8"), (b) =>
+  return encodeGrpcMessage(decoded);
+}
+
+/**
+ * Percent-encodes a `grpc-message` value as the gRPC spec asks: only bytes
+ * outside printable ASCII, and `%`. Messages that need nothing (the common
+ * case) are returned as they are.
+ */
+export function encodeGrpcMessage(text: string): string {
+  if (!/[^\x20-\x24\x26-\x7e]/.test(text)) return text;
+  return Array.from(Buffer.from(text, "utf8"), (b) =>
     b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
   ).join("");
 }

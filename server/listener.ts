@@ -16,6 +16,11 @@ export interface ListenerOptions {
   host?: string;
   /** How long a graceful close waits for calls in flight, in ms. Default 10 000. */
   drainTimeoutMs?: number;
+  /**
+   * Sees every HTTP/2 stream first, on node:http2's stream API; the streams
+   * it returns false for go to `handler`. Default: all go to `handler`.
+   */
+  h2Streams?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 }
 
 /** One cleartext port that speaks HTTP/1.1 and HTTP/2 with prior knowledge. */
@@ -50,7 +55,11 @@ export async function createListener(handler: DualHandler, options: ListenerOpti
   // held shutdown for the whole drain timeout, and headersTimeout and
   // requestTimeout were never enforced.
   h1.emit("listening");
-  const h2 = http2.createServer({}, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  // node:http2 refuses new streams (ENHANCE_YOUR_CALM) once a session holds
+  // more than maxSessionMemory MB of frames; its default of 10 was reached by
+  // 64 GetMany calls in flight answering 1 MB each on one connection.
+  const h2 = http2.createServer({ maxSessionMemory: 128 }, handler as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+  if (options.h2Streams !== undefined) takeStreamsFirst(h2, options.h2Streams);
   const sessions = new Set<http2.ServerHttp2Session>();
   // The session of an emitted connection is created synchronously inside
   // emit("connection"), so the bytes already read wait here for it.
@@ -140,6 +149,25 @@ function dispatch(socket: net.Socket, h1: http.Server, h2: http2.Http2Server, fe
     }
   };
   socket.on("data", onData);
+}
+
+/**
+ * Puts `first` in front of node:http2's compatibility layer. That layer is
+ * itself a "stream" listener (installed with the request handler), and
+ * every stream listener sees every stream, so it is taken off and called
+ * only for the streams `first` declines. The stream API skips the
+ * Http2ServerRequest/Response pair per call, which the fast path does not need.
+ */
+function takeStreamsFirst(
+  h2: http2.Http2Server,
+  first: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean,
+): void {
+  const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+  h2.removeAllListeners("stream");
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...rest: unknown[]) => {
+    if (first(stream, headers)) return;
+    for (const listener of compat) listener.call(h2, stream, headers, ...rest);
+  });
 }
 
 /** The native handle of an HTTP/2 session, which can take bytes already read. */

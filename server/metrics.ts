@@ -163,25 +163,33 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     registers,
   });
 
+  // prom-client hashes a label object on every call; the label sets here
+  // are few (methods × codes), so their children are looked up once.
+  const rpcCounts = children((k: string[]) => rpcTotal.labels(...k));
+  const rpcTimes = children((k: string[]) => rpcSeconds.labels(...k));
+  const hitCounts = children((k: string[]) => hits.labels(...k));
+  const missCounts = children((k: string[]) => misses.labels(...k));
+  const storeTimes = children((k: string[]) => storeSeconds.labels(...k));
+
   return {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
     rpcHandled(call, code, seconds) {
-      rpcTotal.inc({ service: call.service, method: call.method, protocol: call.protocol, code });
-      rpcSeconds.observe({ service: call.service, method: call.method }, seconds);
+      rpcCounts(call.service, call.method, call.protocol, code).inc();
+      rpcTimes(call.service, call.method).observe(seconds);
     },
     cacheResult(method, response) {
       if (isMessage(response, GetResponseSchema)) {
-        (response.found ? hits : misses).inc({ method });
+        (response.found ? hitCounts : missCounts)(method).inc();
       } else if (isMessage(response, GetManyResponseSchema)) {
         const found = response.items.reduce((n, item) => n + (item.found ? 1 : 0), 0);
-        if (found > 0) hits.inc({ method }, found);
-        if (response.items.length > found) misses.inc({ method }, response.items.length - found);
+        if (found > 0) hitCounts(method).inc(found);
+        if (response.items.length > found) missCounts(method).inc(response.items.length - found);
       }
     },
     storeCall(store, op, seconds, errorKind) {
-      storeSeconds.observe({ store, op }, seconds);
+      storeTimes(store, op).observe(seconds);
       if (errorKind !== undefined) storeErrors.inc({ store, op, kind: errorKind });
     },
     setServing(up) {
@@ -203,6 +211,20 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     commandServed(command, source) {
       commands.inc({ command, source });
     },
+  };
+}
+
+/** Memoizes a metric's labelled children by their label values (in labelNames order). */
+function children<C>(make: (values: string[]) => C): (...values: string[]) => C {
+  const cache = new Map<string, C>();
+  return (...values) => {
+    const key = values.join("\u0000");
+    let child = cache.get(key);
+    if (child === undefined) {
+      child = make(values);
+      cache.set(key, child);
+    }
+    return child;
   };
 }
 

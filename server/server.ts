@@ -2,6 +2,10 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { createAuthenticator, type ApiKeyConfig } from "./auth.js";
 import { createCallPipeline } from "./call-pipeline.js";
+import type { CommandsConfig } from "./commands/definitions.js";
+import { createCommandRunner } from "./commands/setup.js";
+import { connectCacheService } from "./connect-service.js";
+import { createGrpcFastPath } from "./grpc-fast-path.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { withSpecGrpcMessage } from "./grpc-message.js";
@@ -12,6 +16,7 @@ import { createMetrics, type LarderMetrics, type MetricsSettings } from "./metri
 import { createOpsHandler, serveMetrics, type MetricsServer } from "./ops-http.js";
 import { createReflection } from "./reflection.js";
 import { CacheServiceHandler, type CacheServiceOptions } from "./service.js";
+import { defaultLimits } from "./limits.js";
 import { instrumentStore } from "./store/instrumented.js";
 import type { Store } from "./store/store.js";
 
@@ -35,6 +40,8 @@ export interface LarderServerOptions extends CacheServiceOptions {
   metrics?: MetricsSettings;
   /** How often health pings the store, in ms. Default 1000. */
   healthPollIntervalMs?: number;
+  /** RunCommand definitions (the config file's `commands`); ignored when `commandRunner` is given. */
+  commands?: CommandsConfig;
 }
 
 /** A running Larder server. */
@@ -71,7 +78,20 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
   // Everything but close() goes through the timed store, health pings too,
   // so that store errors during an outage show in the metrics.
   const store = metrics === undefined ? options.store : instrumentStore(options.store, metrics);
-  const service = new CacheServiceHandler(store, { ...options, ...(metrics === undefined ? {} : { serviceMetrics: metrics }) });
+  const commandRunner =
+    options.commandRunner ??
+    createCommandRunner({
+      commands: options.commands,
+      store: options.store,
+      logger,
+      metrics,
+      maxResponseBytes: options.limits?.maxCommandResponseBytes ?? defaultLimits.maxCommandResponseBytes,
+    });
+  const service = new CacheServiceHandler(store, {
+    ...options,
+    ...(metrics === undefined ? {} : { serviceMetrics: metrics }),
+    commandRunner,
+  });
   const health = createHealth({
     store,
     pollIntervalMs: options.healthPollIntervalMs ?? 1000,
@@ -85,15 +105,16 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     maxNamespaceBytes: service.limits.maxNamespaceBytes,
   });
   const pipeline = createCallPipeline(auth, logger, metrics);
+  const maxRequestBytes = options.maxRequestBytes ?? 64 * 1024 * 1024;
   const handler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
-      router.service(CacheService, service);
+      router.service(CacheService, connectCacheService(service));
       router.service(Health, health.service);
       reflection.register(router);
     },
     interceptors: [pipeline.interceptor],
     requestGate: pipeline.requestGate,
-    readMaxBytes: options.maxRequestBytes ?? 64 * 1024 * 1024,
+    readMaxBytes: maxRequestBytes,
     fallback: createOpsHandler({
       health,
       metrics: separateMetrics ? undefined : metrics,
@@ -108,6 +129,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
       port: options.port ?? 8080,
       host,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      h2Streams: createGrpcFastPath({ service, pipeline, maxRequestBytes }),
     });
     if (separateMetrics && metricsSettings.port !== undefined) {
       metricsServer = await serveMetrics(metrics, { port: metricsSettings.port, host, path: metricsSettings.path ?? "/metrics" });

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { callerKey, type Caller } from "./auth.js";
-import { invalidArgument, limitExceeded, LarderError } from "./errors.js";
+import { listCommandEventsRpc, runCommandRpc } from "./commands/rpc.js";
+import type { CommandRunner } from "./commands/runner.js";
+import { invalidArgument, limitExceeded } from "./errors.js";
 import type { CacheService, SetRequest, SetResponseSchema } from "./gen/larder/v1/cache_pb.js";
 import { ExtendLockStatus, UnlockStatus, type LockHolderSchema } from "./gen/larder/v1/lock_pb.js";
 import type { EntryMetadataSchema, ValueSchema } from "./gen/larder/v1/value_pb.js";
@@ -37,6 +38,22 @@ export interface CacheServiceOptions {
   namespacePolicies?: Readonly<Record<string, Partial<TtlPolicy>>>;
   /** Where lock (and later RunCommand) events are counted. Default: nowhere. */
   serviceMetrics?: ServiceMetrics;
+  /** Runs the configured commands; without one, every command is undefined. */
+  commandRunner?: CommandRunner | undefined;
+}
+
+/**
+ * What the service needs to know about the call it serves, whatever the
+ * transport: connect-node's HandlerContext and the gRPC fast path both
+ * provide it, so the logic never depends on either.
+ */
+export interface CallContext {
+  /** The namespace the call acts in, resolved by the request gate. */
+  readonly namespace: string;
+  /** Aborted when the client goes away or the deadline passes. */
+  readonly signal: AbortSignal;
+  /** Milliseconds until the call's deadline; undefined without one. */
+  timeoutMs(): number | undefined;
 }
 
 type Impl = ServiceImpl<typeof CacheService>;
@@ -46,16 +63,18 @@ type Res<M extends keyof Impl> = Promise<Awaited<ReturnType<Impl[M]>>>;
 /**
  * The logic of `larder.v1.CacheService`: validation, defaults and mapping
  * between wire messages and the store. It knows nothing about transports:
- * the caller (namespace and permissions) arrives in the handler context,
- * errors leave as {@link LarderError}, and the store is injected.
+ * the caller's namespace arrives in a {@link CallContext}, errors leave as
+ * {@link LarderError}, and the store is injected. `connectCacheService`
+ * adapts it to connect-node.
  */
-export class CacheServiceHandler implements Impl {
+export class CacheServiceHandler {
   /** The limits in force. */
   readonly limits: Readonly<Limits>;
   private readonly basePolicy: Readonly<TtlPolicy>;
   private readonly policies: ReadonlyMap<string, Readonly<TtlPolicy>>;
   private readonly waiters: LockWaiters;
   private readonly events: ServiceMetrics;
+  private readonly commands: CommandRunner | undefined;
 
   /**
    * @param store where the data lives.
@@ -72,10 +91,11 @@ export class CacheServiceHandler implements Impl {
     );
     this.waiters = new LockWaiters(store);
     this.events = options.serviceMetrics ?? noopServiceMetrics;
+    this.commands = options.commandRunner;
   }
 
-  async get(req: Req<"get">, ctx: HandlerContext): Res<"get"> {
-    const ns = namespaceOf(ctx);
+  async get(req: Req<"get">, ctx: CallContext): Res<"get"> {
+    const ns = ctx.namespace;
     const key = checkKey("key", req.key, this.limits);
     const touch =
       req.touchTtlMs === undefined ? undefined : checkTtl("touch_ttl_ms", req.touchTtlMs, this.policy(ns).maxTtlMs);
@@ -83,8 +103,8 @@ export class CacheServiceHandler implements Impl {
     return entryResponse(entry);
   }
 
-  async set(req: Req<"set">, ctx: HandlerContext): Res<"set"> {
-    const ns = namespaceOf(ctx);
+  async set(req: Req<"set">, ctx: CallContext): Res<"set"> {
+    const ns = ctx.namespace;
     const policy = this.policy(ns);
     const key = checkKey("key", req.key, this.limits);
     const value = checkValue("value", req.value, this.limits);
@@ -103,20 +123,20 @@ export class CacheServiceHandler implements Impl {
     } satisfies MessageInitShape<typeof SetResponseSchema>;
   }
 
-  async has(req: Req<"has">, ctx: HandlerContext): Res<"has"> {
-    const ns = namespaceOf(ctx);
+  async has(req: Req<"has">, ctx: CallContext): Res<"has"> {
+    const ns = ctx.namespace;
     const out = await this.store.has(ns, checkKey("key", req.key, this.limits));
     return out.found ? { found: true, expiresAt: timestamp(out.expiresAt) } : { found: false };
   }
 
-  async delete(req: Req<"delete">, ctx: HandlerContext): Res<"delete"> {
-    const ns = namespaceOf(ctx);
+  async delete(req: Req<"delete">, ctx: CallContext): Res<"delete"> {
+    const ns = ctx.namespace;
     const deleted = await this.store.delete(ns, checkKeys("keys", req.keys, this.limits));
     return { deleted: BigInt(deleted) };
   }
 
-  async extend(req: Req<"extend">, ctx: HandlerContext): Res<"extend"> {
-    const ns = namespaceOf(ctx);
+  async extend(req: Req<"extend">, ctx: CallContext): Res<"extend"> {
+    const ns = ctx.namespace;
     const key = checkKey("key", req.key, this.limits);
     const maxTtlMs = this.policy(ns).maxTtlMs;
     const addMs = checkTtl("add_ms", req.addMs, maxTtlMs);
@@ -134,15 +154,15 @@ export class CacheServiceHandler implements Impl {
     }
   }
 
-  async keys(req: Req<"keys">, ctx: HandlerContext): Res<"keys"> {
-    const ns = namespaceOf(ctx);
+  async keys(req: Req<"keys">, ctx: CallContext): Res<"keys"> {
+    const ns = ctx.namespace;
     const pattern = checkPattern("pattern", req.pattern, this.limits);
     const limit = checkPageLimit("limit", req.limit, this.limits);
     return this.store.keys(ns, pattern, req.cursor, limit);
   }
 
-  async getMany(req: Req<"getMany">, ctx: HandlerContext): Res<"getMany"> {
-    const ns = namespaceOf(ctx);
+  async getMany(req: Req<"getMany">, ctx: CallContext): Res<"getMany"> {
+    const ns = ctx.namespace;
     const keys = checkKeys("keys", req.keys, this.limits);
     const entries = await this.store.getMany(ns, keys);
     return {
@@ -150,8 +170,8 @@ export class CacheServiceHandler implements Impl {
     };
   }
 
-  async setMany(req: Req<"setMany">, ctx: HandlerContext): Res<"setMany"> {
-    const ns = namespaceOf(ctx);
+  async setMany(req: Req<"setMany">, ctx: CallContext): Res<"setMany"> {
+    const ns = ctx.namespace;
     const policy = this.policy(ns);
     checkBatch("entries", req.entries.length, this.limits);
     const inputs = req.entries.map((e, i) => ({
@@ -169,8 +189,8 @@ export class CacheServiceHandler implements Impl {
     };
   }
 
-  async increment(req: Req<"increment">, ctx: HandlerContext): Res<"increment"> {
-    const ns = namespaceOf(ctx);
+  async increment(req: Req<"increment">, ctx: CallContext): Res<"increment"> {
+    const ns = ctx.namespace;
     const key = checkKey("key", req.key, this.limits);
     const expiry = resolveExpiry(req.expiry, this.policy(ns));
     const out = await this.store.increment(ns, key, req.delta ?? 1n, expiry);
@@ -182,8 +202,8 @@ export class CacheServiceHandler implements Impl {
     };
   }
 
-  async lock(req: Req<"lock">, ctx: HandlerContext): Res<"lock"> {
-    const ns = namespaceOf(ctx);
+  async lock(req: Req<"lock">, ctx: CallContext): Res<"lock"> {
+    const ns = ctx.namespace;
     const name = checkKey("name", req.name, this.limits);
     const ttlMs = checkLockTtl("ttl_ms", req.ttlMs, this.limits);
     const waitMs = withinCall(checkLockWait("wait_ms", req.waitMs, this.limits), ctx);
@@ -210,8 +230,8 @@ export class CacheServiceHandler implements Impl {
     };
   }
 
-  async unlock(req: Req<"unlock">, ctx: HandlerContext): Res<"unlock"> {
-    const ns = namespaceOf(ctx);
+  async unlock(req: Req<"unlock">, ctx: CallContext): Res<"unlock"> {
+    const ns = ctx.namespace;
     const name = checkKey("name", req.name, this.limits);
     const token = checkToken("token", req.token, this.limits);
     const out = await this.store.unlock(ns, name, token);
@@ -219,8 +239,8 @@ export class CacheServiceHandler implements Impl {
     return { status: status[out] };
   }
 
-  async extendLock(req: Req<"extendLock">, ctx: HandlerContext): Res<"extendLock"> {
-    const ns = namespaceOf(ctx);
+  async extendLock(req: Req<"extendLock">, ctx: CallContext): Res<"extendLock"> {
+    const ns = ctx.namespace;
     const name = checkKey("name", req.name, this.limits);
     const token = checkToken("token", req.token, this.limits);
     const ttlMs = checkLockTtl("ttl_ms", req.ttlMs, this.limits);
@@ -235,16 +255,16 @@ export class CacheServiceHandler implements Impl {
     }
   }
 
-  async checkLock(req: Req<"checkLock">, ctx: HandlerContext): Res<"checkLock"> {
-    const ns = namespaceOf(ctx);
+  async checkLock(req: Req<"checkLock">, ctx: CallContext): Res<"checkLock"> {
+    const ns = ctx.namespace;
     const name = checkKey("name", req.name, this.limits);
     const waitMs = withinCall(checkLockWait("wait_ms", req.waitMs, this.limits), ctx);
     const holder = await this.waiters.awaitFree(ns, name, waitMs, ctx.signal);
     return holder === undefined ? { available: true } : { available: false, holder: holderMessage(holder) };
   }
 
-  async listLocks(req: Req<"listLocks">, ctx: HandlerContext): Res<"listLocks"> {
-    const ns = namespaceOf(ctx);
+  async listLocks(req: Req<"listLocks">, ctx: CallContext): Res<"listLocks"> {
+    const ns = ctx.namespace;
     const pattern = checkPattern("pattern", req.pattern, this.limits);
     const limit = checkPageLimit("limit", req.limit, this.limits);
     const page = await this.store.listLocks(ns, pattern, req.cursor, limit);
@@ -254,28 +274,18 @@ export class CacheServiceHandler implements Impl {
     };
   }
 
-  runCommand(): Res<"runCommand"> {
-    return notYet("RunCommand");
+  async runCommand(req: Req<"runCommand">, ctx: CallContext): Res<"runCommand"> {
+    return runCommandRpc(this.commands, req, ctx.namespace, ctx.signal);
   }
 
-  listCommandEvents(): Res<"listCommandEvents"> {
-    return notYet("ListCommandEvents");
+  async listCommandEvents(req: Req<"listCommandEvents">, ctx: CallContext): Res<"listCommandEvents"> {
+    return listCommandEventsRpc(this.commands, req, ctx.namespace);
   }
 
   /** The TTL policy of a namespace. */
   policy(ns: string): Readonly<TtlPolicy> {
     return this.policies.get(ns) ?? this.basePolicy;
   }
-}
-
-function namespaceOf(ctx: HandlerContext): string {
-  const caller: Caller | undefined = ctx.values.get(callerKey);
-  if (caller === undefined) {
-    // Only reachable when the service is mounted without the caller
-    // interceptor, which is a wiring bug, not a client error.
-    throw new Error("no caller in context: mount CacheServiceHandler with the Larder interceptors");
-  }
-  return caller.namespace;
 }
 
 function writeCondition(req: SetRequest): WriteCondition {
@@ -334,7 +344,7 @@ const answerMarginMs = 100;
  * is shorter than its wait_ms then gets "not acquired" with the holder
  * rather than DEADLINE_EXCEEDED and no information.
  */
-function withinCall(waitMs: number, ctx: HandlerContext): number {
+function withinCall(waitMs: number, ctx: CallContext): number {
   const left = ctx.timeoutMs();
   return left === undefined ? waitMs : Math.max(0, Math.min(waitMs, left - answerMarginMs));
 }
@@ -345,8 +355,4 @@ function holderMessage(holder: LockHolder): MessageInitShape<typeof LockHolderSc
     expiresAt: timestampFromMs(holder.expiresAt),
     fencingToken: BigInt(holder.fencingToken),
   };
-}
-
-function notYet(rpc: string): never {
-  throw new LarderError("unimplemented", `${rpc}: not implemented by this server yet`);
 }

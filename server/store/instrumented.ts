@@ -16,27 +16,32 @@ export interface StoreCallObserver {
 
 /**
  * Wraps a store so that every call reports its round-trip time and outcome.
- * It is a Proxy rather than a class that lists the methods, so that methods
- * added to {@link Store} later (locks, commands) are timed without touching
- * this file. `close` and non-function members pass through untimed.
+ * The wrapper is built once from the store's methods (own and inherited),
+ * so that methods added to {@link Store} later (locks, commands) are timed
+ * without touching this file; it is a plain object rather than a Proxy,
+ * whose trap on every property read showed in Get profiles. The method is
+ * looked up on the store at call time, so stores that swap methods keep
+ * working. `close` and non-function members pass through untimed.
  */
 export function instrumentStore<S extends Store>(store: S, observer: StoreCallObserver): S {
-  const wrapped = new Map<PropertyKey, unknown>();
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== "function" || typeof prop !== "string" || prop === "close" || prop === "constructor") {
-        return value;
-      }
-      let fn = wrapped.get(prop);
-      if (fn === undefined) {
-        const method = value as (...args: unknown[]) => unknown;
-        fn = (...args: unknown[]): unknown => timed(target, prop, method, args, observer);
-        wrapped.set(prop, fn);
-      }
-      return fn;
-    },
-  });
+  const wrapper = Object.create(store) as Record<string, unknown>;
+  const target = store as unknown as Record<string, unknown>;
+  for (const name of methodNames(store)) {
+    wrapper[name] = (...args: unknown[]): unknown => timed(store, name, target[name] as (...a: unknown[]) => unknown, args, observer);
+  }
+  return wrapper as unknown as S;
+}
+
+function methodNames(store: object): Set<string> {
+  const names = new Set<string>();
+  for (let o: object | null = store; o !== null && o !== Object.prototype; o = Object.getPrototypeOf(o) as object | null) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (name === "close" || name === "constructor") continue;
+      const desc = Object.getOwnPropertyDescriptor(o, name);
+      if (desc !== undefined && typeof desc.value === "function") names.add(name);
+    }
+  }
+  return names;
 }
 
 function timed(
@@ -47,23 +52,22 @@ function timed(
   observer: StoreCallObserver,
 ): unknown {
   const started = performance.now();
-  const seconds = (): number => (performance.now() - started) / 1000;
   let result: unknown;
   try {
     result = method.apply(target, args);
   } catch (err) {
-    observer.storeCall(target.kind, op, seconds(), kindOf(err));
+    observer.storeCall(target.kind, op, (performance.now() - started) / 1000, kindOf(err));
     throw err;
   }
   // Only promises are backend round trips; a synchronous helper is not one.
   if (!(result instanceof Promise)) return result;
   return result.then(
     (value: unknown) => {
-      observer.storeCall(target.kind, op, seconds());
+      observer.storeCall(target.kind, op, (performance.now() - started) / 1000);
       return value;
     },
     (err: unknown) => {
-      observer.storeCall(target.kind, op, seconds(), kindOf(err));
+      observer.storeCall(target.kind, op, (performance.now() - started) / 1000, kindOf(err));
       throw err;
     },
   );

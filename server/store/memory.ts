@@ -1,5 +1,7 @@
 import { LarderError } from "../errors.js";
+import type { CommandStateStore } from "./command-store.js";
 import { globToRegExp } from "./glob.js";
+import { createMemoryCommandState } from "./memory-commands.js";
 import { MemoryLocks, parsePositionCursor } from "./memory-locks.js";
 import { isExpired, own, sizeOf, toEntry, type Namespace, type Slot } from "./memory-slot.js";
 import type {
@@ -58,6 +60,7 @@ class MemoryStore implements Store {
   private readonly sweeper: NodeJS.Timeout;
   private readonly locks: MemoryLocks;
   private sweepCursor: Iterator<Slot> | undefined;
+  private commands: CommandStateStore | undefined;
   private head: Slot | undefined;
   private tail: Slot | undefined;
   private count = 0;
@@ -231,6 +234,11 @@ class MemoryStore implements Store {
 
   ping(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /** RunCommand state on this store's clock (see command-store.ts). */
+  commandState(): CommandStateStore {
+    return (this.commands ??= createMemoryCommandState(this.now));
   }
 
   close(): Promise<void> {

@@ -32,6 +32,12 @@ export function text(reply: Reply): string {
 
 /** An integer (or its text). */
 export function int(reply: Reply | undefined): number {
+  // Lua numbers arrive as integer replies: no round trip through text.
+  if (typeof reply === "number") return reply;
+  if (Buffer.isBuffer(reply)) {
+    const n = digits(reply);
+    if (n !== undefined) return n;
+  }
   const n = reply === undefined || reply === null ? NaN : Number(text(reply));
   if (!Number.isFinite(n)) throw new Error("redis store: unexpected script reply");
   return n;
@@ -40,5 +46,22 @@ export function int(reply: Reply | undefined): number {
 /** An integer, or undefined for nil or "". */
 export function optInt(reply: Reply | undefined): number | undefined {
   if (reply === undefined || reply === null) return undefined;
-  return text(reply) === "" ? undefined : int(reply);
+  if (typeof reply === "number") return reply;
+  if (Buffer.isBuffer(reply) ? reply.length === 0 : text(reply) === "") return undefined;
+  return int(reply);
+}
+
+/**
+ * A small non-negative decimal read straight from its bytes; undefined for
+ * anything else. Timestamps and versions are read this way on every Get,
+ * where a Buffer → string → Number round trip per field showed in profiles.
+ */
+function digits(buf: Buffer): number | undefined {
+  if (buf.length === 0 || buf.length > 15) return undefined;
+  let n = 0;
+  for (const b of buf) {
+    if (b < 0x30 || b > 0x39) return undefined;
+    n = n * 10 + (b - 0x30);
+  }
+  return n;
 }

@@ -1,3 +1,4 @@
+import type { CommandEvent, CommandResult, RunCommandOptions } from "./commands.js";
 import type { LockHandle, LockInfo, LockOptions } from "./lock.js";
 import type { CacheEntry } from "./values.js";
 
@@ -238,6 +239,24 @@ export interface Cache {
    * @param pattern the glob; default `*`.
    */
   listLocks(pattern?: string): Promise<LockInfo[]>;
+
+  /**
+   * Runs a command defined in the server's configuration, with its response
+   * caching and cache fallback. Not retried.
+   *
+   * @param name the command's name.
+   * @param options args, caller headers, body.
+   * @throws LarderError NOT_FOUND for an undefined command; UNAVAILABLE or
+   *   DEADLINE_EXCEEDED when the upstream fails with nothing cached.
+   */
+  runCommand<T = unknown>(name: string, options?: RunCommandOptions): Promise<CommandResult<T>>;
+
+  /**
+   * The namespace's fallback activations and deactivations of the last 24 h, newest first.
+   *
+   * @param command only this command's events; default all.
+   */
+  commandEvents(command?: string): Promise<CommandEvent[]>;
 
   /**
    * Releases the connection. Calls made afterwards fail; calling close

@@ -1,6 +1,7 @@
 import { Code, createClient, type CallOptions, type Client } from "@connectrpc/connect";
 import { CacheService, SetMode } from "../gen/larder/v1/cache_pb.js";
 import { batchConcurrency, mapChunks, maxBatchSize } from "./batching.js";
+import { commandEvents, runCommand, type CommandEvent, type CommandResult, type RunCommandOptions } from "./commands.js";
 import type { Cache, GetOptions, GetOrComputeOptions, IterateKeysOptions, SetManyEntry, SetOptions } from "./cache.js";
 import { invalidArgument, LarderError } from "./errors.js";
 import { GetOrCompute, type Lookup } from "./get-or-compute.js";
@@ -203,6 +204,14 @@ class LarderCache implements Cache {
 
   listLocks(pattern?: string): Promise<LockInfo[]> {
     return this.locks.list(pattern);
+  }
+
+  runCommand<T = unknown>(name: string, options?: RunCommandOptions): Promise<CommandResult<T>> {
+    return runCommand<T>((i, rpc) => this.call(i, rpc), name, options);
+  }
+
+  commandEvents(command?: string): Promise<CommandEvent[]> {
+    return commandEvents((i, rpc) => this.call(i, rpc), command);
   }
 
   close(): Promise<void> {

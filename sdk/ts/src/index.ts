@@ -15,6 +15,7 @@ export type {
   SetOptions,
 } from "./cache.js";
 export type { CacheOptions } from "./options.js";
+export type { CommandEvent, CommandResult, RunCommandOptions } from "./commands.js";
 export { LockNotAcquiredError } from "./lock.js";
 export type { LockHandle, LockHolderInfo, LockInfo, LockOptions } from "./lock.js";
 export type { CacheEntry } from "./values.js";
