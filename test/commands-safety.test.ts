@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { CommandConfigError, parseCommands } from "../server/commands/definitions.js";
-import { isForbiddenAddress, checkTarget } from "../server/commands/ssrf.js";
+import { isForbiddenAddress, checkTarget, guardedLookup } from "../server/commands/ssrf.js";
+import { fetchUpstream, UpstreamFailure } from "../server/commands/fetch-upstream.js";
+import { startUpstream } from "./commands/upstream.js";
 import { buildRequest } from "../server/commands/request.js";
 
 describe("command address checks", () => {
@@ -52,5 +54,38 @@ describe("command definitions", () => {
     expect(r.url.href).toBe("https://a.example/users/%40evil.host?q=a%26b%3Dc");
     expect(() => buildRequest(def, { name: "c", args: { id: "..", q: "" }, headers: {}, body: undefined })).toThrow(/args\.id/);
     expect(() => buildRequest(def, { name: "c", args: { id: "1" }, headers: {}, body: undefined })).toThrow(/args\.q: required/);
+  });
+});
+
+describe("command connections (DNS rebinding)", () => {
+  it("refuses a forbidden address at connect time, even when the pre-check saw a public one", async () => {
+    const upstream = await startUpstream();
+    try {
+      const defs = parseCommands({ ns: { c: { url: `http://localhost:${upstream.port}/x` } } }, {}, 1000);
+      const def = defs.get("ns")?.get("c");
+      if (def === undefined) throw new Error("no definition");
+      // The pre-check's resolver answers a public address, as a rebinding
+      // DNS server would the first time; the connection resolves localhost.
+      const rebinding = async (): Promise<string[]> => ["93.184.216.34"];
+      const request = { url: new URL(`http://localhost:${upstream.port}/x`), headers: {}, body: undefined };
+      const err = await fetchUpstream(def, request, new AbortController().signal, rebinding).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UpstreamFailure);
+      expect(String((err as Error).message)).toMatch(/cannot reach upstream localhost/);
+      expect(upstream.requests).toHaveLength(0);
+    } finally {
+      await upstream.close();
+    }
+  });
+
+  it("lets a command that allows the host connect to it", async () => {
+    const lookup = guardedLookup({ name: "c", allowPrivateNetwork: false, allowPrivateHosts: ["localhost"] });
+    const address = await new Promise<string>((resolve, reject) =>
+      lookup("localhost", {}, (err, a) => (err ? reject(err) : resolve(String(a)))),
+    );
+    expect(isForbiddenAddress(address)).toBe(true);
+    const refusing = guardedLookup({ name: "c", allowPrivateNetwork: false, allowPrivateHosts: [] });
+    await expect(
+      new Promise((resolve, reject) => refusing("localhost", {}, (err, a) => (err ? reject(err) : resolve(a)))),
+    ).rejects.toThrow(/forbidden address/);
   });
 });

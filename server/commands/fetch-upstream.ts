@@ -1,6 +1,7 @@
+import { Agent, fetch, type Response } from "undici";
 import { LarderError } from "../errors.js";
 import type { CommandDefinition } from "./definitions.js";
-import { checkTarget, systemResolver, type Resolver } from "./ssrf.js";
+import { checkTarget, guardedLookup, systemResolver, type Resolver } from "./ssrf.js";
 
 /** An upstream HTTP response as Larder keeps and returns it. */
 export interface UpstreamResponse {
@@ -36,6 +37,23 @@ export interface UpstreamRequest {
 }
 
 const maxRedirects = 5;
+
+/**
+ * One connection pool per command, whose DNS lookup refuses forbidden
+ * addresses itself. The check before each hop gives the clear error; this
+ * one closes DNS rebinding, where a name would pass that check and then
+ * resolve to a private address when the connection is made.
+ */
+const agents = new WeakMap<CommandDefinition, Agent>();
+
+function agentFor(def: CommandDefinition): Agent {
+  let agent = agents.get(def);
+  if (agent === undefined) {
+    agent = new Agent({ connect: { lookup: guardedLookup(def) } });
+    agents.set(def, agent);
+  }
+  return agent;
+}
 // Headers that describe the transfer, not the content: the body is already
 // decoded and re-framed by the time a caller sees it.
 const hopHeaders = new Set(["content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive"]);
@@ -69,6 +87,7 @@ export async function fetchUpstream(
         ...(body === undefined || method === "GET" || method === "HEAD" ? {} : { body }),
         redirect: "manual",
         signal: both,
+        dispatcher: agentFor(def),
       });
     } catch (err) {
       throw failure(def, url, err, timeout);

@@ -1,5 +1,6 @@
+import { lookup as lookupCallback, type LookupAddress } from "node:dns";
 import { lookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { BlockList, isIP, type LookupFunction } from "node:net";
 import { LarderError } from "../errors.js";
 
 /**
@@ -63,4 +64,41 @@ export async function checkTarget(url: URL, command: string, resolve: Resolver =
       );
     }
   }
+}
+
+/**
+ * A socket `lookup` that resolves like the system and then refuses forbidden
+ * addresses, unless the command allows private targets (all of them, or
+ * this host). Used for the connection itself, so what is checked is what is
+ * connected to.
+ */
+export function guardedLookup(def: { name: string; allowPrivateNetwork: boolean; allowPrivateHosts: readonly string[] }): LookupFunction {
+  return (hostname, options, callback) => {
+    lookupCallback(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
+      if (err !== null) {
+        callback(err, "", 0);
+        return;
+      }
+      const allowed = def.allowPrivateNetwork || def.allowPrivateHosts.includes(hostname.toLowerCase());
+      const bad = allowed ? undefined : addresses.find((a) => isForbiddenAddress(a.address));
+      if (bad !== undefined) {
+        const refused = Object.assign(
+          new Error(`command ${def.name}: upstream host ${hostname} resolved to a forbidden address (${bad.address})`),
+          { code: "EADDRFORBIDDEN" },
+        );
+        callback(refused, "", 0);
+        return;
+      }
+      if (options.all === true) {
+        (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+        return;
+      }
+      const first = addresses[0];
+      if (first === undefined) {
+        callback(Object.assign(new Error(`no address for ${hostname}`), { code: "ENOTFOUND" }), "", 0);
+        return;
+      }
+      callback(null, first.address, first.family);
+    });
+  };
 }
