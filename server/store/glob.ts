@@ -56,7 +56,12 @@ export function isLiteralGlob(pattern: string): boolean {
   return !/[*?[\\]/.test(pattern);
 }
 
-function classEnd(chars: string[], from: number): number {
+/**
+ * Where a class whose body starts at `from` ends (the index of its `]`), or
+ * -1 when unterminated. Shared so that every reader of a pattern agrees on
+ * where its classes end.
+ */
+export function classEnd(chars: string[], from: number): number {
   for (let j = from; j < chars.length; j++) {
     if (chars[j] === "\\") {
       j++;

@@ -4,7 +4,7 @@
  */
 
 import { LarderError } from "../errors.js";
-import { escapeGlob } from "./glob.js";
+import { classEnd, escapeGlob } from "./glob.js";
 import type { ScriptDefinition } from "./redis-scripts.js";
 
 const uint64Max = 2n ** 64n - 1n;
@@ -56,18 +56,6 @@ export function matchSuperset(pattern: string): string {
     }
   }
   return wildcards > maxMatchWildcards ? "*" : out;
-}
-
-/** Where a class that opens before `from` ends, as `globToRegExp` sees it; -1 when unterminated. */
-function classEnd(chars: string[], from: number): number {
-  for (let j = from; j < chars.length; j++) {
-    if (chars[j] === "\\") {
-      j++;
-    } else if (chars[j] === "]" && j > from) {
-      return j;
-    }
-  }
-  return -1;
 }
 
 /**
