@@ -166,17 +166,19 @@ public abstract class LockTests(LarderFixture server)
         var ns = LarderFixture.NewNamespace();
         using var a = server.NewCache(ns);
         using var b = server.NewCache(ns);
-        var renewed = await a.Lock("n", new LockOptions { Ttl = TimeSpan.FromMilliseconds(600), AutoRenew = true });
+        // A TTL long enough that one renewal (every third of it) delayed by a
+        // busy CI machine still lands in time; the wait spans over two TTLs.
+        var renewed = await a.Lock("n", new LockOptions { Ttl = TimeSpan.FromMilliseconds(1_500), AutoRenew = true });
         var firstExpiry = renewed.ExpiresAt;
 
-        await Task.Delay(1_800);
+        await Task.Delay(3_500);
         Assert.Null(await b.TryLock("n"));
         Assert.True(renewed.ExpiresAt > firstExpiry);
         Assert.False(renewed.LostToken.IsCancellationRequested);
 
         Assert.True(await renewed.ReleaseAsync());
         var afterRelease = renewed.ExpiresAt;
-        await Task.Delay(500);
+        await Task.Delay(700); // longer than one renewal interval
         Assert.Equal(afterRelease, renewed.ExpiresAt);
         Assert.True(await b.CheckLock("n"));
     }
