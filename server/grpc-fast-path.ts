@@ -7,7 +7,8 @@ import { LarderError } from "./errors.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { checkBodySize, encodeFrame, parseGrpcTimeout, readUnaryMessage } from "./grpc-frames.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
-import type { CacheServiceHandler, CallContext } from "./service.js";
+import type { CacheServiceHandler } from "./service.js";
+import { LightCallContext } from "./light-call-context.js";
 
 /**
  * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
@@ -58,31 +59,6 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler 
   };
 }
 
-/** The light {@link CallContext} of one fast-path call. */
-class FastCallContext implements CallContext {
-  private controller: AbortController | undefined;
-
-  constructor(
-    readonly namespace: string,
-    private readonly deadline: number | undefined,
-  ) {}
-
-  // Created on first use only (lock waits): an AbortController per call,
-  // and the DOMException of aborting it, were a tenth of a Get's CPU.
-  get signal(): AbortSignal {
-    this.controller ??= new AbortController();
-    return this.controller.signal;
-  }
-
-  timeoutMs(): number | undefined {
-    return this.deadline === undefined ? undefined : this.deadline - performance.now();
-  }
-
-  abort(reason: LarderError): void {
-    this.controller?.abort(reason);
-  }
-}
-
 function serve(
   stream: http2.ServerHttp2Stream,
   headers: http2.IncomingHttpHeaders,
@@ -92,12 +68,12 @@ function serve(
   const started = performance.now();
   const name = method.desc.name;
   let call: CallRecord = { service: CacheService.typeName, method: name, protocol: "grpc", started, namespace: undefined };
-  let ctx: FastCallContext;
+  let ctx: LightCallContext;
   try {
     const caller = pipeline.resolveCaller(name, (h) => headerValue(headers, h));
     call = { ...call, namespace: caller.namespace };
     const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
-    ctx = new FastCallContext(caller.namespace, timeoutMs === undefined ? undefined : started + timeoutMs);
+    ctx = new LightCallContext(caller.namespace, timeoutMs === undefined ? undefined : started + timeoutMs);
   } catch (err) {
     answerError(stream, pipeline.failed(call, err));
     return;
