@@ -1,11 +1,12 @@
 import type * as http2 from "node:http2";
-import { create, fromBinary, toBinary, type Message } from "@bufbuild/protobuf";
+import { create, fromBinary, type Message } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
 import { LarderError } from "./errors.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
-import { checkBodySize, encodeFrame, parseGrpcTimeout, readUnaryMessage } from "./grpc-frames.js";
+import { binaryEncoder } from "./binary-encoder.js";
+import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessage } from "./grpc-frames.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
 import type { CacheServiceHandler } from "./service.js";
 import { LightCallContext } from "./light-call-context.js";
@@ -144,7 +145,7 @@ function serve(
     const init = await method.call(req, ctx);
     if (done) return undefined;
     const res = create(method.desc.output, init);
-    return { frame: encodeFrame(toBinary(method.desc.output, res)), res };
+    return { frame: frameOf(binaryEncoder(method.desc.output)(res, frameHeadroom)), res };
   }
 }
 

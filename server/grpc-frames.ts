@@ -6,16 +6,19 @@ import { describeBytes } from "./limits.js";
 /** The 5-byte prefix of every gRPC message: a compressed flag and a big-endian length. */
 const prefixBytes = 5;
 
+/** The room an encoder leaves before a message for {@link frameOf}. */
+export const frameHeadroom = prefixBytes;
+
 /**
- * Prefixes one encoded message for the wire, uncompressed: Larder answers
- * uncompressed whatever the request used, which every gRPC client accepts.
+ * Writes the frame prefix into the first {@link frameHeadroom} bytes of
+ * `framed`, which the encoder left free, so the message is never copied.
+ * Uncompressed: Larder answers uncompressed whatever the request used,
+ * which every gRPC client accepts.
  */
-export function encodeFrame(message: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(prefixBytes + message.length);
-  out[0] = 0;
-  out.writeUInt32BE(message.length, 1);
-  out.set(message, prefixBytes);
-  return out;
+export function frameOf(framed: Buffer): Buffer {
+  framed[0] = 0;
+  framed.writeUInt32BE(framed.length - prefixBytes, 1);
+  return framed;
 }
 
 /** A gRPC protocol violation: INTERNAL, as the gRPC spec and connect-node answer it. */
