@@ -15,7 +15,7 @@ export const targetLabel: Readonly<Record<TargetKind, string>> = {
 export const sectionTitle: Readonly<Record<Section, string>> = {
   "grpc-raw": "Raw gRPC (h2load, pre-encoded frames over h2c)",
   "grpc-sdk": "SDK level (@larder/sdk over gRPC, Node load generator)",
-  "connect-json-h1": "Connect unary JSON over HTTP/1.1 (node:http keep-alive, Node load generator)",
+  "connect-json-h1": "Connect unary JSON over HTTP/1.1 (h2load --h1, one keep-alive connection per call in flight)",
   "redis-direct": "Redis directly (ioredis, Node load generator)",
 };
 

@@ -1,5 +1,6 @@
 import { cpuDelta, readCpu, type CpuReading } from "./cpu.js";
 import { verifyGrpc } from "./grpc-call.js";
+import { verifyJsonH1 } from "./json-call.js";
 import type { DriverKind, NodeLoadConfig } from "./load/driver.js";
 import { runH2load } from "./load/h2load.js";
 import type { NodeLoadEvent } from "./load/node-load.js";
@@ -10,13 +11,13 @@ import { startNodeScript } from "./processes.js";
 import type { RunningTarget, Targets } from "./targets.js";
 
 /** The tool that drove a section's load. */
-export type LoadTool = "h2load" | DriverKind;
+export type LoadTool = "h2load" | "h2load --h1" | DriverKind;
 
 /** The load tool of each section. */
 export const toolOf: Readonly<Record<Section, LoadTool>> = {
   "grpc-raw": "h2load",
   "grpc-sdk": "sdk-grpc",
-  "connect-json-h1": "connect-json-h1",
+  "connect-json-h1": "h2load --h1",
   "redis-direct": "ioredis",
 };
 
@@ -66,7 +67,12 @@ export async function runCase(c: Case, targets: Targets, timing: Timing): Promis
     },
   };
   const tool = toolOf[c.section];
-  const result = tool === "h2load" ? await runRaw(c, target, timing, hooks) : await runNode(c, tool, target, timing, hooks);
+  const result =
+    tool === "h2load"
+      ? await runRaw(c, target, timing, hooks)
+      : tool === "h2load --h1"
+        ? await runJsonH1(c, target, timing, hooks)
+        : await runNode(c, tool, target, timing, hooks);
   if (before === undefined || after === undefined) throw new Error("the load ended without a measured window");
   // Zero calls would read as "0 calls/s" with blank latencies; it means the
   // window was shorter than one call, which is a setup problem, not a figure.
@@ -95,9 +101,31 @@ async function runRaw(c: Case, target: RunningTarget, timing: Timing, hooks: Win
     {
       baseUrl: target.url,
       path: request.path,
-      frame: grpcFrame(request.binary),
+      body: grpcFrame(request.binary),
+      headers: ["content-type: application/grpc", "te: trailers"],
       connections: c.connections,
       streamsPerConnection: Math.max(1, Math.round(c.inFlight / c.connections)),
+      warmupSeconds: timing.warmupSeconds,
+      durationSeconds: timing.durationSeconds,
+      workDir: timing.workDir,
+    },
+    hooks,
+  );
+}
+
+async function runJsonH1(c: Case, target: RunningTarget, timing: Timing, hooks: WindowHooks): Promise<LoadResult> {
+  const request = requestFor(c.op, c.valueBytes);
+  await verifyJsonH1(target.url, c.op, request);
+  return runH2load(
+    {
+      baseUrl: target.url,
+      path: request.path,
+      body: Buffer.from(request.json),
+      headers: ["content-type: application/json"],
+      h1: true,
+      connections: c.connections,
+      // HTTP/1.1 has one request in flight per connection.
+      streamsPerConnection: 1,
       warmupSeconds: timing.warmupSeconds,
       durationSeconds: timing.durationSeconds,
       workDir: timing.workDir,

@@ -31,7 +31,7 @@ writes a Markdown table, JSON and an SVG chart.
   --only <regex>       run only the cases whose id matches (ids are printed as they run)
   --duration <s>       measured seconds per case (default 2.5; --quick 1)
   --warmup <s>         warm-up seconds per case, not measured (default 1; --quick 0.5)
-  --larder-args "<a>"  extra arguments for \`larder serve\`, e.g. "--workers 2"
+  --larder-args="<a>"  extra arguments for \`larder serve\`, e.g. --larder-args="--workers 2"
   --larder-node-args="<a>"  extra node flags for Larder, e.g. --larder-node-args="--cpu-prof --cpu-prof-dir=/tmp/p"
   --larder-env K=V     extra environment for Larder (repeatable)
   --out <dir>          where to write the report (default bench/results)

@@ -10,7 +10,7 @@ export const targetKinds: readonly TargetKind[] = ["larder-memory", "larder-redi
  * How a case is driven, which is also how the report groups it:
  * - `grpc-raw`: h2load, pre-encoded gRPC frames over h2c
  * - `grpc-sdk`: the Node load generator calling through `@larder/sdk` (gRPC)
- * - `connect-json-h1`: the Node load generator, Connect unary JSON over HTTP/1.1
+ * - `connect-json-h1`: h2load --h1, Connect unary JSON over HTTP/1.1
  * - `redis-direct`: the Node load generator calling Redis with ioredis
  */
 export type Section = "grpc-raw" | "grpc-sdk" | "connect-json-h1" | "redis-direct";

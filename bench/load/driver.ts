@@ -1,7 +1,7 @@
 import type { Op } from "../payloads.js";
 
 /** The clients the Node load generator can drive. */
-export type DriverKind = "sdk-grpc" | "connect-json-h1" | "ioredis";
+export type DriverKind = "sdk-grpc" | "ioredis";
 
 /** The config the bench passes to the Node load generator process. */
 export interface NodeLoadConfig {
@@ -12,7 +12,7 @@ export interface NodeLoadConfig {
   readonly valueBytes: number;
   /** Concurrent call loops: the number of calls in flight at any time. */
   readonly inFlight: number;
-  /** Connections the loops share round-robin (HTTP/1.1 uses one per loop). */
+  /** Connections the loops share round-robin. */
   readonly connections: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;

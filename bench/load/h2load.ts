@@ -4,15 +4,19 @@ import { join } from "node:path";
 import { startChild } from "../processes.js";
 import { latencySummary, type LoadResult, type WindowHooks } from "./result.js";
 
-/** One h2load run: raw gRPC over h2c, the same pre-encoded request every time. */
+/** One h2load run: the same pre-encoded POST every time. */
 export interface H2loadRun {
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string;
   readonly path: string;
-  /** The request body: the 5-byte gRPC prefix plus the protobuf message. */
-  readonly frame: Buffer;
+  /** The request body, e.g. a gRPC frame (5-byte prefix plus the protobuf message) or JSON. */
+  readonly body: Buffer;
+  /** The request headers, as `name: value`. */
+  readonly headers: readonly string[];
+  /** HTTP/1.1 (`--h1`, one request at a time per keep-alive connection) instead of h2c. */
+  readonly h1?: boolean;
   readonly connections: number;
-  /** Concurrent streams per connection (h2load -m). */
+  /** Concurrent streams per connection (h2load -m); 1 for HTTP/1.1. */
   readonly streamsPerConnection: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -31,14 +35,16 @@ const hasStdbuf = spawnSync("stdbuf", ["--version"], { stdio: "ignore" }).status
 const ms = (seconds: number): string => `${Math.round(seconds * 1000)}ms`;
 
 /**
- * Runs h2load and returns throughput from its summary and p50/p99 from its
+ * Runs h2load (raw gRPC over h2c, or Connect JSON over HTTP/1.1: one C
+ * process drives either far past what a Node load generator could) and
+ * returns throughput from its summary and p50/p99 from its
  * per-request log (h2load itself reports only mean and standard deviation).
  * The log covers the main duration only, not the warm-up.
  */
 export async function runH2load(run: H2loadRun, hooks: WindowHooks): Promise<LoadResult> {
-  const bodyFile = join(run.workDir, "request.bin");
+  const bodyFile = join(run.workDir, "request.body");
   const logFile = join(run.workDir, "h2load.log");
-  writeFileSync(bodyFile, run.frame);
+  writeFileSync(bodyFile, run.body);
   writeFileSync(logFile, "");
   const args = [
     "-c", String(run.connections),
@@ -48,8 +54,8 @@ export async function runH2load(run: H2loadRun, hooks: WindowHooks): Promise<Loa
     `--warm-up-time=${ms(run.warmupSeconds)}`,
     `--log-file=${logFile}`,
     "-d", bodyFile,
-    "-H", "content-type: application/grpc",
-    "-H", "te: trailers",
+    ...run.headers.flatMap((h) => ["-H", h]),
+    ...(run.h1 === true ? ["--h1"] : []),
     `${run.baseUrl}${run.path}`,
   ];
   let windowOpen = false;

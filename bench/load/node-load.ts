@@ -27,8 +27,6 @@ async function driverFor(kind: DriverKind): Promise<OpenDriver> {
   switch (kind) {
     case "sdk-grpc":
       return (await import("./drivers.js")).openSdkGrpc;
-    case "connect-json-h1":
-      return (await import("./drivers.js")).openConnectJsonH1;
     case "ioredis":
       return (await import("../baselines/ioredis-direct.js")).openIoredis;
   }
