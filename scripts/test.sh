@@ -15,6 +15,8 @@ need node nodejs
 need redis-server redis-server
 need redis-cli redis-tools
 need protoc protobuf-compiler
+# The benchmark's smoke test drives its load with h2load.
+need h2load nghttp2-client
 # Python and Go SDKs: buf's local plugins, then the libraries (from Debian,
 # since neither PyPI nor the Go module proxy is reachable here), which have
 # no command to look for, so dpkg is asked.
@@ -110,4 +112,11 @@ if grep -qE -- '--- SKIP' "$report"; then
   echo "Go tests were skipped; every test must run" >&2
   status=1
 fi
+
+step "benchmark smoke test (npm run bench -- --quick)"
+# A few seconds that prove the harness still starts every server and load
+# generator; its figures are never compared with thresholds.
+bench_out=$(mktemp -d)
+npm run bench --silent -- --quick --out "$bench_out" 2>&1 | tail -12 || status=1
+rm -rf "$bench_out"
 exit "$status"
