@@ -43,10 +43,11 @@ export function checkBodySize(received: number, maxBytes: number): void {
 
 /**
  * The message of a unary request body: exactly one frame, decompressed with
- * `encoding` when its flag says so.
+ * `encoding` when its flag says so. Throws for a malformed frame; only a
+ * compressed one answers with a promise, so the common call waits for nothing.
  * @param encoding the request's `grpc-encoding` ("gzip" or "identity"/undefined).
  */
-export async function readUnaryMessage(body: Buffer, encoding: string | undefined, maxBytes: number): Promise<Uint8Array> {
+export function readUnaryMessage(body: Buffer, encoding: string | undefined, maxBytes: number): Uint8Array | Promise<Uint8Array> {
   if (body.length < prefixBytes) {
     throw protocolError(body.length === 0 ? "missing request message" : "incomplete message prefix");
   }
