@@ -102,6 +102,50 @@ describe("redis store", () => {
     expect(many[1]?.meta.lastReadAt).toBeGreaterThanOrEqual(many[1]?.meta.updatedAt ?? Infinity);
   });
 
+  it("getMany answers what get answers, for values and keys of any bytes", async () => {
+    const ns = freshNs();
+    const values: Record<string, StoredValue> = {
+      plain: json('{"a":1}'),
+      separators: json('"-,:;\\r\\n é"'),
+      dash: json("-"),
+      empty: json(""),
+      bytes: binary(0x2d, 0x2c, 0x3a, 0, 255),
+      dashByte: binary(0x2d),
+      noBytes: binary(),
+      "ключ,-:": json("[1,2]"),
+    };
+    for (const [key, value] of Object.entries(values)) {
+      const expiry = key === "bytes" ? never : ttl(60_000);
+      await store.set(ns, { key, value, expiry, condition: { mode: "always" } });
+    }
+    const keys = ["missing", ...Object.keys(values), "plain", "-", "also missing"];
+    const many = await store.getMany(ns, keys);
+    expect(many).toHaveLength(keys.length);
+    const readAt = many.find((e) => e !== undefined)?.meta.lastReadAt;
+    for (const [i, key] of keys.entries()) {
+      const got = many[i];
+      const single = await store.get(ns, key);
+      if (!(key in values)) {
+        expect(got).toBeUndefined();
+        expect(single).toBeUndefined();
+        // A read of a missing key must not create it.
+        expect(await raw.exists(`larder:{${Buffer.byteLength(ns)}:${ns}}:e:${key}`)).toBe(0);
+        continue;
+      }
+      expect(got?.value).toEqual(values[key]);
+      if (got?.value.kind === "binary") expect(got.value.binary.constructor).toBe(Uint8Array);
+      expect({ ...got?.meta, lastReadAt: 0 }).toEqual({ ...single?.meta, lastReadAt: 0 });
+      // One read time for the whole call, the one recorded in `r`.
+      expect(got?.meta.lastReadAt).toBe(readAt);
+    }
+    expect(many[keys.indexOf("bytes")]?.meta.expiresAt).toBeUndefined();
+    // The read time answered is the one stored.
+    await sleep(5);
+    const [again] = await store.getMany(ns, ["missing", "plain"]).then((e) => e.slice(1));
+    expect(again?.meta.lastReadAt).toBeGreaterThan(readAt ?? Infinity);
+    expect(await raw.hget(`larder:{${Buffer.byteLength(ns)}:${ns}}:e:plain`, "r")).toBe(String(again?.meta.lastReadAt));
+  });
+
   it("expires entries and slides expiry on touch", async () => {
     const ns = freshNs();
     await store.set(ns, { key: "short", value: json("1"), expiry: ttl(150), condition: { mode: "always" } });

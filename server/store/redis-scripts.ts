@@ -44,7 +44,7 @@ local function num(s)
 end
 `;
 
-// Shared by get and getMany: a hit records the read time (and, with touch,
+// The get script's read: a hit records the read time (and, with touch,
 // a new expiry) before answering, so the answer shows the state after it.
 const readEntry = `
 local function read(k, now, touch)
@@ -103,12 +103,32 @@ return read(KEYS[1], now_ms(), tonumber(ARGV[1]))
 `,
 };
 
-/** KEYS: entries. Returns one get answer per key, in order. */
+/**
+ * KEYS: entries. Returns a flat array: now, then per key in order `-` when
+ * missing, else the header `<t><c>,<u>,<x>,<n>,` (`x` empty when never)
+ * followed by `v` (see decodeEntries in redis-entries.ts); every hit's `r`
+ * is now.
+ */
 const getMany: ScriptDefinition = {
-  lua: `${prelude}${readEntry}
-local now = now_ms()
-local out = {}
-for i = 1, #KEYS do out[i] = read(KEYS[i], now, nil) end
+  lua: `${prelude}
+local sn = fmt(now_ms())
+local out = {sn}
+local o = 1
+for i = 1, #KEYS do
+  local k = KEYS[i]
+  local f = redis.call('HMGET', k, 'v', 't', 'c', 'u', 'x', 'n')
+  local v = f[1]
+  o = o + 1
+  if v then
+    redis.call('HSET', k, 'r', sn)
+    out[o] = (f[2] == 'b' and 'b' or 'j') .. (f[3] or '') .. ',' .. (f[4] or '') .. ','
+      .. (f[5] or '') .. ',' .. (f[6] or '') .. ','
+    o = o + 1
+    out[o] = v
+  else
+    out[o] = '-'
+  end
+end
 return out
 `,
 };
