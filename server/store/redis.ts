@@ -108,6 +108,9 @@ class RedisStore implements Store {
       const clusterOptions: ClusterOptions = {
         redisOptions: common,
         clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
+        // A Cluster client reads these from its own options, not from redisOptions.
+        enableAutoPipelining: common.enableAutoPipelining ?? false,
+        autoPipeliningIgnoredCommands: common.autoPipeliningIgnoredCommands ?? [],
       };
       this.client = new Cluster(options.clusterNodes, clusterOptions);
     } else if (options.sentinels !== undefined && options.sentinels.length > 0) {
