@@ -3,7 +3,7 @@
  * redis-scripts.ts), with the encoding of values on the way in.
  */
 
-import { bytes, int, list, optInt, text, type Reply } from "./redis-replies.js";
+import { bytes, int, list, type Reply } from "./redis-replies.js";
 import type { Entry, StoredValue } from "./store.js";
 
 /** A value as the scripts take it, with its kind field `t`. */
@@ -14,32 +14,13 @@ export function encodeValue(value: StoredValue): [string | Buffer, "j" | "b"] {
     : [Buffer.from(value.binary.buffer, value.binary.byteOffset, value.binary.byteLength), "b"];
 }
 
-/** Decodes a get answer: nil, or [v, t, c, u, x, r, n] as Buffers. */
-export function toEntry(reply: Reply | undefined): Entry | undefined {
-  if (reply === null || reply === undefined) return undefined;
-  const f = list(reply);
-  const v = bytes(f[0] ?? null);
-  const value: StoredValue =
-    text(f[1] ?? null) === "b" ? { kind: "binary", binary: new Uint8Array(v) } : { kind: "json", json: v.toString("utf8") };
-  return {
-    value,
-    meta: {
-      createdAt: int(f[2]),
-      updatedAt: int(f[3]),
-      expiresAt: optInt(f[4]),
-      lastReadAt: optInt(f[5]),
-      version: int(f[6]),
-    },
-  };
-}
-
 const comma = 0x2c;
 const miss = 0x2d; // "-"
 const binaryKind = 0x62; // "b"
 const jsonKind = 0x6a; // "j"
 
 /**
- * Decodes the getMany script's answer into `count` entries: now, then per
+ * Decodes the get and getMany scripts' answer into `count` entries: now, then per
  * key `-` (missing) or a header `<t><c>,<u>,<x>,<n>,` followed by the value
  * (`x` empty when the entry never expires); every hit was read at now.
  *

@@ -44,22 +44,12 @@ local function num(s)
 end
 `;
 
-// The get script's read: a hit records the read time (and, with touch,
-// a new expiry) before answering, so the answer shows the state after it.
-const readEntry = `
-local function read(k, now, touch)
-  local f = redis.call('HMGET', k, 'v', 't', 'c', 'u', 'x', 'r', 'n')
-  if not f[1] then return false end
-  local sn = fmt(now)
-  local x = f[5]
-  if touch then
-    x = fmt(now + touch)
-    redis.call('HSET', k, 'r', sn, 'x', x)
-    redis.call('PEXPIREAT', k, x)
-  else
-    redis.call('HSET', k, 'r', sn)
-  end
-  return {f[1], f[2], f[3], f[4], x or '', sn, f[7]}
+// The header both read scripts answer before a value, decoded by
+// decodeEntries (redis-entries.ts): kind, then created, updated, expires
+// (empty when never) and version, each followed by a comma.
+const entryHeader = `
+local function header(t, c, u, x, n)
+  return (t == 'b' and 'b' or 'j') .. (c or '') .. ',' .. (u or '') .. ',' .. (x or '') .. ',' .. (n or '') .. ','
 end
 `;
 
@@ -95,11 +85,29 @@ local function write(seq, k, v, kind, ttl, now, exists)
 end
 `;
 
-/** KEYS: entry. ARGV: touch ms or "". Returns false or [v,t,c,u,x,r,n]. */
+/**
+ * KEYS: entry. ARGV: touch ms or "". Returns false, or [now, header, v] as
+ * getMany answers one hit. A hit records the read time (and, with touch, a
+ * new expiry) before answering, so the answer shows the state after it.
+ */
 const get: ScriptDefinition = {
   numberOfKeys: 1,
-  lua: `${prelude}${readEntry}
-return read(KEYS[1], now_ms(), tonumber(ARGV[1]))
+  lua: `${prelude}${entryHeader}
+local k = KEYS[1]
+local f = redis.call('HMGET', k, 'v', 't', 'c', 'u', 'x', 'n')
+if not f[1] then return false end
+local now = now_ms()
+local sn = fmt(now)
+local x = f[5]
+local touch = tonumber(ARGV[1])
+if touch then
+  x = fmt(now + touch)
+  redis.call('HSET', k, 'r', sn, 'x', x)
+  redis.call('PEXPIREAT', k, x)
+else
+  redis.call('HSET', k, 'r', sn)
+end
+return {sn, header(f[2], f[3], f[4], x, f[6]), f[1]}
 `,
 };
 
@@ -110,7 +118,7 @@ return read(KEYS[1], now_ms(), tonumber(ARGV[1]))
  * is now.
  */
 const getMany: ScriptDefinition = {
-  lua: `${prelude}
+  lua: `${prelude}${entryHeader}
 local sn = fmt(now_ms())
 local out = {sn}
 local o = 1
@@ -121,8 +129,7 @@ for i = 1, #KEYS do
   o = o + 1
   if v then
     redis.call('HSET', k, 'r', sn)
-    out[o] = (f[2] == 'b' and 'b' or 'j') .. (f[3] or '') .. ',' .. (f[4] or '') .. ','
-      .. (f[5] or '') .. ',' .. (f[6] or '') .. ','
+    out[o] = header(f[2], f[3], f[4], f[5], f[6])
     o = o + 1
     out[o] = v
   else

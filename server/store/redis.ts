@@ -6,7 +6,7 @@ import { createRedisCommandState } from "./redis-commands.js";
 import { lockScripts } from "./redis-lock-scripts.js";
 import { ReleaseSubscriber } from "./redis-lock-watch.js";
 import { RedisLocks, type LockCommands } from "./redis-locks.js";
-import { decodeEntries, encodeValue, toEntry } from "./redis-entries.js";
+import { decodeEntries, encodeValue } from "./redis-entries.js";
 import { bytes, int, list, optInt, text, type ScriptFn } from "./redis-replies.js";
 import { matchSuperset, parseKeysCursor, scripts } from "./redis-scripts.js";
 import type {
@@ -147,7 +147,8 @@ class RedisStore implements Store {
   async get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined> {
     const touch = touchTtlMs === undefined ? "" : String(touchTtlMs);
     const reply = await this.run(() => this.commands.larderGetBuffer(this.entryKey(ns, key), touch));
-    return toEntry(reply);
+    // A miss is nil; a hit is answered as GetMany answers one.
+    return reply === null ? undefined : decodeEntries(reply, 1)[0];
   }
 
   async getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
