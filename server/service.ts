@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, type TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { listCommandEventsRpc, runCommandRpc } from "./commands/rpc.js";
 import type { CommandRunner } from "./commands/runner.js";
 import { invalidArgument, limitExceeded } from "./errors.js";
@@ -324,16 +324,26 @@ function valueMessage(value: StoredValue): MessageInitShape<typeof ValueSchema> 
 
 function metadataMessage(meta: EntryMeta): MessageInitShape<typeof EntryMetadataSchema> {
   return {
-    createdAt: timestampFromMs(meta.createdAt),
-    updatedAt: timestampFromMs(meta.updatedAt),
+    createdAt: timestampInit(meta.createdAt),
+    updatedAt: timestampInit(meta.updatedAt),
     expiresAt: timestamp(meta.expiresAt),
     lastReadAt: timestamp(meta.lastReadAt),
     version: BigInt(meta.version),
   };
 }
 
-function timestamp(ms: number | undefined): ReturnType<typeof timestampFromMs> | undefined {
-  return ms === undefined ? undefined : timestampFromMs(ms);
+/**
+ * A Timestamp as an init shape, as timestampFromMs computes it but without
+ * creating the message: the transport creates or encodes it, and a GetMany
+ * answer has up to 4000 of them.
+ */
+function timestampInit(ms: number): MessageInitShape<typeof TimestampSchema> {
+  const seconds = Math.floor(ms / 1000);
+  return { seconds: BigInt(seconds), nanos: (ms - seconds * 1000) * 1_000_000 };
+}
+
+function timestamp(ms: number | undefined): MessageInitShape<typeof TimestampSchema> | undefined {
+  return ms === undefined ? undefined : timestampInit(ms);
 }
 
 /** How long before the caller's deadline a wait ends, so that its answer still arrives. */
