@@ -21,6 +21,11 @@ export interface ListenerOptions {
    * it returns false for go to `handler`. Default: all go to `handler`.
    */
   h2Streams?: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+  /**
+   * Sees every HTTP/1.1 request first; the requests it returns false for go
+   * to `handler`. Default: all go to `handler`.
+   */
+  h1Requests?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 }
 
 /** One cleartext port that speaks HTTP/1.1 and HTTP/2 with prior knowledge. */
@@ -45,7 +50,14 @@ const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * HTTP/1.1 server.
  */
 export async function createListener(handler: DualHandler, options: ListenerOptions = {}): Promise<Listener> {
-  const h1 = http.createServer(handler as http.RequestListener);
+  const first = options.h1Requests;
+  const h1 = http.createServer(
+    first === undefined
+      ? (handler as http.RequestListener)
+      : (req, res) => {
+          if (!first(req, res)) handler(req, res);
+        },
+  );
   // Function runtimes keep connections open between invocations; a long
   // keep-alive spares them a handshake per call.
   h1.keepAliveTimeout = 65_000;

@@ -5,6 +5,7 @@ import { createCallPipeline } from "./call-pipeline.js";
 import type { CommandsConfig } from "./commands/definitions.js";
 import { createCommandRunner } from "./commands/setup.js";
 import { connectCacheService } from "./connect-service.js";
+import { createConnectUnaryH1 } from "./connect-unary-h1.js";
 import { createGrpcFastPath } from "./grpc-fast-path.js";
 import { Health } from "./gen/grpc/health/v1/health_pb.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
@@ -42,6 +43,12 @@ export interface LarderServerOptions extends CacheServiceOptions {
   healthPollIntervalMs?: number;
   /** RunCommand definitions (the config file's `commands`); ignored when `commandRunner` is given. */
   commands?: CommandsConfig;
+  /**
+   * Serve Connect unary calls over HTTP/1.1 with the lean handler of
+   * server/connect-unary-h1.ts; false sends them through connect-node like
+   * every other request, e.g. to compare the two. Default true.
+   */
+  connectUnaryFastPath?: boolean;
 }
 
 /** A running Larder server. */
@@ -130,6 +137,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
       host,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       h2Streams: createGrpcFastPath({ service, pipeline, maxRequestBytes }),
+      ...(options.connectUnaryFastPath === false ? {} : { h1Requests: createConnectUnaryH1({ service, pipeline, maxRequestBytes }) }),
     });
     if (separateMetrics && metricsSettings.port !== undefined) {
       metricsServer = await serveMetrics(metrics, { port: metricsSettings.port, host, path: metricsSettings.path ?? "/metrics" });
