@@ -63,6 +63,8 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler 
   };
 }
 
+const maxTimerMs = 2 ** 31 - 1;
+
 /** Where a stream keeps its {@link FastCall}, so that its listeners can be shared functions. */
 const callOf = Symbol("larder.fastCall");
 
@@ -127,7 +129,9 @@ class FastCall {
   /** Arms the deadline, only for calls that have one. */
   startTimer(): void {
     const left = this.ctx.timeoutMs();
-    if (left === undefined) return;
+    // Node fires a timer of more than 2^31-1 ms after 1 ms; a deadline that
+    // far away (grpc-timeout allows 99999999H) is no deadline in practice.
+    if (left === undefined || left > maxTimerMs) return;
     this.timer = setTimeout(() => {
       const err = new LarderError("deadlineExceeded", "the call's deadline passed before it finished");
       this.ctx.abort(err);
@@ -157,10 +161,14 @@ class FastCall {
   end(): void {
     if (this.done) return;
     const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    this.run(body).then(
-      (answer) => this.answer(answer),
-      (err: unknown) => this.fail(err),
-    );
+    this.run(body)
+      .then(
+        (answer) => this.answer(answer),
+        (err: unknown) => this.fail(err),
+      )
+      // Only reachable if recording an answered call threw: the client has
+      // its answer, and the process must not die of an unhandled rejection.
+      .catch((err: unknown) => this.fail(err));
   }
 
   private async run(body: Buffer): Promise<{ frame: Buffer; res: Message } | undefined> {

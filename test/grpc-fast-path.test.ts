@@ -178,6 +178,14 @@ describe("gRPC fast path", () => {
     expect(viaClient.code).toBe(grpc.status.DEADLINE_EXCEEDED);
   });
 
+  it("treats a grpc-timeout beyond what a timer holds as no deadline", async () => {
+    // Node fires a timer over 2^31-1 ms after 1 ms; armed as is, this call
+    // would fail at once instead of after the slow read.
+    const body = frame(toBinary(GetRequestSchema, create(GetRequestSchema, { key: "slow" })));
+    const raw = await rawCall(server.port, "/larder.v1.CacheService/Get", body, { "grpc-timeout": "99999999H" });
+    expect(raw.status).toBe("0");
+  });
+
   it("ends a Lock wait before the caller's deadline, with the holder", async () => {
     const md = { "larder-namespace": freshNamespace() };
     const first = await unary(client, "Lock", lock, { name: "l", ttlMs: 10_000n, owner: "first" }, md);
