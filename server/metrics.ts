@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { isMessage, type Message } from "@bufbuild/protobuf";
 import { GetManyResponseSchema, GetResponseSchema } from "./gen/larder/v1/cache_pb.js";
+import { createCounterFamily, createHistogramFamily } from "./metric-series.js";
 
 /** Options of {@link createMetrics}. */
 export interface MetricsOptions {
@@ -90,37 +91,40 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const rpcTotal = new Counter({
+  // The per-call series are plain numbers that prom-client reads only when
+  // scraped: its own Counter and Histogram hash a label object and allocate
+  // on every call, which showed in Get profiles.
+  const rpcTotal = createCounterFamily({
     name: "larder_rpc_requests_total",
     help: "RPCs handled, by service, method, protocol and status code (ok, not_found, unavailable, ...).",
-    labelNames: ["service", "method", "protocol", "code"] as const,
-    registers,
+    labelNames: ["service", "method", "protocol", "code"],
+    registry,
   });
-  const rpcSeconds = new Histogram({
+  const rpcSeconds = createHistogramFamily({
     name: "larder_rpc_duration_seconds",
     help: "Time from the start of an RPC to its last response message, in seconds.",
-    labelNames: ["service", "method"] as const,
+    labelNames: ["service", "method"],
     buckets: latencyBuckets,
-    registers,
+    registry,
   });
-  const hits = new Counter({
+  const hits = createCounterFamily({
     name: "larder_cache_hits_total",
     help: "Keys found by Get and GetMany.",
-    labelNames: ["method"] as const,
-    registers,
+    labelNames: ["method"],
+    registry,
   });
-  const misses = new Counter({
+  const misses = createCounterFamily({
     name: "larder_cache_misses_total",
     help: "Keys not found by Get and GetMany.",
-    labelNames: ["method"] as const,
-    registers,
+    labelNames: ["method"],
+    registry,
   });
-  const storeSeconds = new Histogram({
+  const storeSeconds = createHistogramFamily({
     name: "larder_store_duration_seconds",
     help: "Round-trip time of store calls (one backend round trip each), in seconds.",
-    labelNames: ["store", "op"] as const,
+    labelNames: ["store", "op"],
     buckets: latencyBuckets,
-    registers,
+    registry,
   });
   const storeErrors = new Counter({
     name: "larder_store_errors_total",
@@ -163,33 +167,26 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     registers,
   });
 
-  // prom-client hashes a label object on every call; the label sets here
-  // are few (methods × codes), so their children are looked up once.
-  const rpcCounts = children((k: string[]) => rpcTotal.labels(...k));
-  const rpcTimes = children((k: string[]) => rpcSeconds.labels(...k));
-  const hitCounts = children((k: string[]) => hits.labels(...k));
-  const missCounts = children((k: string[]) => misses.labels(...k));
-  const storeTimes = children((k: string[]) => storeSeconds.labels(...k));
-
   return {
     registry,
     contentType: registry.contentType,
     render: () => registry.metrics(),
     rpcHandled(call, code, seconds) {
-      rpcCounts(call.service, call.method, call.protocol, code).inc();
-      rpcTimes(call.service, call.method).observe(seconds);
+      rpcTotal.series(call.service, call.method, call.protocol, code).inc();
+      rpcSeconds.series(call.service, call.method).observe(seconds);
     },
     cacheResult(method, response) {
       if (isMessage(response, GetResponseSchema)) {
-        (response.found ? hitCounts : missCounts)(method).inc();
+        (response.found ? hits : misses).series(method).inc();
       } else if (isMessage(response, GetManyResponseSchema)) {
-        const found = response.items.reduce((n, item) => n + (item.found ? 1 : 0), 0);
-        if (found > 0) hitCounts(method).inc(found);
-        if (response.items.length > found) missCounts(method).inc(response.items.length - found);
+        let found = 0;
+        for (const item of response.items) if (item.found) found++;
+        if (found > 0) hits.series(method).inc(found);
+        if (response.items.length > found) misses.series(method).inc(response.items.length - found);
       }
     },
     storeCall(store, op, seconds, errorKind) {
-      storeTimes(store, op).observe(seconds);
+      storeSeconds.series(store, op).observe(seconds);
       if (errorKind !== undefined) storeErrors.inc({ store, op, kind: errorKind });
     },
     setServing(up) {
@@ -211,20 +208,6 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     commandServed(command, source) {
       commands.inc({ command, source });
     },
-  };
-}
-
-/** Memoizes a metric's labelled children by their label values (in labelNames order). */
-function children<C>(make: (values: string[]) => C): (...values: string[]) => C {
-  const cache = new Map<string, C>();
-  return (...values) => {
-    const key = values.join("\u0000");
-    let child = cache.get(key);
-    if (child === undefined) {
-      child = make(values);
-      cache.set(key, child);
-    }
-    return child;
   };
 }
 

@@ -151,6 +151,38 @@ describe("metrics on the main port", () => {
   });
 });
 
+describe("metrics after a known number of calls", () => {
+  it("scrapes exact call, hit, miss and bucket counts", async () => {
+    const server = await startLarder(createMemoryStore());
+    try {
+      const c = cacheClient(server.url, { namespace: freshNamespace() });
+      await c.set({ key: "k", value: json(1) });
+      for (let i = 0; i < 25; i++) await c.get({ key: i % 5 === 0 ? "absent" : "k" });
+      const text = await scrape(`${server.url}/metrics`);
+      expect(sample(text, "larder_rpc_requests_total", rpc("Get", "ok"))).toBe(25);
+      expect(sample(text, "larder_rpc_requests_total", rpc("Set", "ok"))).toBe(1);
+      expect(sample(text, "larder_cache_hits_total", { method: "Get" })).toBe(20);
+      expect(sample(text, "larder_cache_misses_total", { method: "Get" })).toBe(5);
+      const get = { service: "larder.v1.CacheService", method: "Get" };
+      expect(sample(text, "larder_rpc_duration_seconds_count", get)).toBe(25);
+      // Every bucket is cumulative; local calls all end well inside 10 s.
+      const bounds = ["0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"];
+      const counts = bounds.map((le) => sample(text, "larder_rpc_duration_seconds_bucket", { ...get, le }));
+      expect(counts.slice(-2)).toEqual([25, 25]);
+      expect(counts).toEqual([...counts].sort((a, b) => a - b));
+      expect(sample(text, "larder_rpc_duration_seconds_sum", get)).toBeGreaterThan(0);
+      expect(sample(text, "larder_store_duration_seconds_count", { store: "memory", op: "get" })).toBe(25);
+      expect(sample(text, "larder_store_duration_seconds_bucket", { store: "memory", op: "get", le: "+Inf" })).toBe(25);
+      expect(sample(text, "larder_store_duration_seconds_count", { store: "memory", op: "set" })).toBe(1);
+      expect(text).toContain("# TYPE larder_rpc_duration_seconds histogram\n");
+      expect(text).toContain("# TYPE larder_rpc_requests_total counter\n");
+      expect(text).toContain("# HELP larder_cache_hits_total Keys found by Get and GetMany.\n");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe("metrics settings", () => {
   it("serves metrics on a separate port (and path) when configured, and not on the main port", async () => {
     const server = await startLarder(createMemoryStore(), { metrics: { port: 0, path: "/prom" } });
