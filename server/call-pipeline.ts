@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { ConnectError, HandlerContext, Interceptor } from "@connectrpc/connect";
-import type { Message } from "@bufbuild/protobuf";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
 import { authorize, callerKey, type Authenticator, type Caller } from "./auth.js";
 import { isExpectedError, toConnectError } from "./errors.js";
+import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import type { Logger } from "./logger.js";
 import type { LarderMetrics, RpcLabels } from "./metrics.js";
 
@@ -28,13 +28,18 @@ export interface CallPipeline {
    * @param header reads one request header by lower-case name.
    */
   resolveCaller(method: string, header: (name: string) => string | null): Caller;
-  /** Records a unary call that answered `response` (hit/miss counts, metrics, debug log). */
-  succeeded(call: CallRecord, response: Message): void;
+  /**
+   * Records a unary call that answered `response`, a message or its init
+   * shape (hit/miss counts, metrics, debug log).
+   */
+  succeeded(call: CallRecord, response: object): void;
   /** Records a call whose client went away before the answer. */
   canceled(call: CallRecord): void;
   /** Records a failed call and returns the error the client may see. */
   failed(call: CallRecord, err: unknown): ConnectError;
 }
+
+const cacheService = CacheService.typeName;
 
 // gRPC's standard services carry no cache data, and probes and tools
 // (kubelet, grpcurl) call them without credentials or a namespace.
@@ -104,8 +109,8 @@ export function createCallPipeline(auth: Authenticator, logger: Logger, metrics?
     return caller;
   }
 
-  function succeeded(call: Call, response: Message): void {
-    metrics?.cacheResult(call.method, response);
+  function succeeded(call: Call, response: object): void {
+    if (call.service === cacheService) metrics?.cacheResult(call.method, response);
     settle(call, { ok: true });
   }
 

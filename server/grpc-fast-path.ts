@@ -1,5 +1,5 @@
 import type * as http2 from "node:http2";
-import { create, fromBinary, type Message } from "@bufbuild/protobuf";
+import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
@@ -171,7 +171,7 @@ class FastCall {
       .catch((err: unknown) => this.fail(err));
   }
 
-  private async run(body: Buffer): Promise<{ frame: Buffer; res: Message } | undefined> {
+  private async run(body: Buffer): Promise<{ frame: Buffer; res: object } | undefined> {
     const { method, options } = this;
     const raw = readUnaryMessage(body, encodingOf(this.headers), options.maxRequestBytes);
     // Only a compressed body needs to wait for gunzip.
@@ -184,11 +184,12 @@ class FastCall {
     }
     const init = await method.call(req, this.ctx);
     if (this.done) return undefined;
-    const res = create(method.desc.output, init);
-    return { frame: frameOf(binaryEncoder(method.desc.output)(res, frameHeadroom)), res };
+    // Encoded straight from the init shape: creating the message first cost
+    // as much as encoding it (four Timestamps per entry).
+    return { frame: frameOf(binaryEncoder(method.desc.output)(init, frameHeadroom)), res: init };
   }
 
-  private answer(answer: { frame: Buffer; res: Message } | undefined): void {
+  private answer(answer: { frame: Buffer; res: object } | undefined): void {
     if (answer === undefined || !this.finish()) return;
     const stream = this.stream;
     if (stream.destroyed || stream.closed) {

@@ -1,6 +1,4 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { isMessage, type Message } from "@bufbuild/protobuf";
-import { GetManyResponseSchema, GetResponseSchema } from "./gen/larder/v1/cache_pb.js";
 import { createCounterFamily, createHistogramFamily } from "./metric-series.js";
 
 /** Options of {@link createMetrics}. */
@@ -61,12 +59,22 @@ export interface LarderMetrics extends ServiceMetrics {
   render(): Promise<string>;
   /** One RPC finished (or was refused before the handler ran). */
   rpcHandled(call: RpcLabels, code: string, seconds: number): void;
-  /** Counts hits and misses when a response is a Get or GetMany answer. */
-  cacheResult(method: string, response: Message): void;
+  /**
+   * Counts hits and misses of a `larder.v1.CacheService` Get or GetMany
+   * answer, given as a message or as its init shape (the gRPC fast path
+   * encodes init shapes without creating messages).
+   */
+  cacheResult(method: string, response: object): void;
   /** One store call finished; `errorKind` is set when it failed. */
   storeCall(store: string, op: string, seconds: number, errorKind?: string): void;
   /** Whether health reports SERVING (1) or not (0). */
   setServing(serving: boolean): void;
+}
+
+/** The fields of a GetResponse or GetManyResponse that hit/miss counts read; absent means false. */
+interface CacheAnswer {
+  readonly found?: boolean;
+  readonly items?: readonly { readonly found?: boolean }[];
 }
 
 /** The labels that identify an RPC in metrics. */
@@ -176,13 +184,14 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
       rpcSeconds.series(call.service, call.method).observe(seconds);
     },
     cacheResult(method, response) {
-      if (isMessage(response, GetResponseSchema)) {
-        (response.found ? hits : misses).series(method).inc();
-      } else if (isMessage(response, GetManyResponseSchema)) {
+      if (method === "Get") {
+        ((response as CacheAnswer).found === true ? hits : misses).series(method).inc();
+      } else if (method === "GetMany") {
+        const items = (response as CacheAnswer).items ?? [];
         let found = 0;
-        for (const item of response.items) if (item.found) found++;
+        for (const item of items) if (item.found === true) found++;
         if (found > 0) hits.series(method).inc(found);
-        if (response.items.length > found) misses.series(method).inc(response.items.length - found);
+        if (items.length > found) misses.series(method).inc(items.length - found);
       }
     },
     storeCall(store, op, seconds, errorKind) {

@@ -199,6 +199,15 @@ function allKinds(): DescMessage {
   return desc;
 }
 
+/** A plain copy of a message without `$typeName`: the init shape a service returns. */
+function toInit(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(toInit);
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) if (k !== "$typeName") out[k] = toInit(v);
+  return out;
+}
+
 function expectSameBytes(desc: DescMessage, message: Message): void {
   const expected = Buffer.from(toBinary(desc, message)).toString("hex");
   const actual = binaryEncoder(desc)(message).toString("hex");
@@ -229,6 +238,14 @@ describe("binary encoder", () => {
     const message = fromBinary(desc, withUnknown);
     expect(message.$unknown?.length).toBe(2);
     expectSameBytes(desc, message);
+  });
+
+  it.each(cacheMessages().map((d) => [d.typeName, d] as const))("encodes %s from its init shape as toBinary encodes the message", (_name, desc) => {
+    const r = rng(desc.typeName.length * 104729);
+    for (let i = 0; i < 100; i++) {
+      const message = randomMessage(desc, r);
+      expect(binaryEncoder(desc)(toInit(message) as object).toString("hex")).toBe(Buffer.from(toBinary(desc, message)).toString("hex"));
+    }
   });
 
   it("takes init shapes: an absent field is unset", () => {
