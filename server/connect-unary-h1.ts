@@ -5,7 +5,6 @@ import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
-import { LarderError } from "./errors.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { LightCallContext } from "./light-call-context.js";
 import type { CacheServiceHandler } from "./service.js";
@@ -30,7 +29,6 @@ const prefix = `/${CacheService.typeName}/`;
 // connect-node's unary Content-Types; group 1 is set for JSON.
 const unaryType = /^application\/(?:(json)(?:; ?charset=utf-?8)?|proto)$/i;
 const timeoutValue = /^\d{1,10}$/;
-const maxTimerMs = 2 ** 31 - 1;
 const typeJson = "application/json";
 const typeProto = "application/proto";
 // What connect-node's adapter accepts and answers with by default, and from
@@ -160,7 +158,6 @@ interface Answer {
 /** One unary call on the HTTP/1.1 fast path, from its first byte to its answer. */
 class H1Call {
   private done = false;
-  private timer: NodeJS.Timeout | undefined;
   private readonly chunks: Buffer[] = [];
   private received = 0;
 
@@ -176,21 +173,13 @@ class H1Call {
 
   /** Arms the deadline, only for calls that have one. */
   startTimer(): void {
-    const left = this.ctx.timeoutMs();
-    // Node fires a longer timer after 1 ms instead; ten digits of
-    // connect-timeout-ms reach 115 days.
-    if (left === undefined || left > maxTimerMs) return;
-    this.timer = setTimeout(() => {
-      const err = new LarderError("deadlineExceeded", "the call's deadline passed before it finished");
-      this.ctx.abort(err);
-      this.fail(err);
-    }, Math.max(0, left));
+    this.ctx.armDeadline((err) => this.fail(err));
   }
 
   /** The client went away (or the response closed after the answer). */
   closed(): void {
     if (!this.finish()) return;
-    this.ctx.abort(new LarderError("unavailable", "the client went away"));
+    this.ctx.clientGone();
     this.options.pipeline.canceled(this.call);
   }
 
@@ -267,7 +256,7 @@ class H1Call {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.ctx.disarm();
     return true;
   }
 }

@@ -3,7 +3,6 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
-import { LarderError } from "./errors.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { binaryEncoder } from "./binary-encoder.js";
 import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessage } from "./grpc-frames.js";
@@ -63,8 +62,6 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler 
   };
 }
 
-const maxTimerMs = 2 ** 31 - 1;
-
 /** Where a stream keeps its {@link FastCall}, so that its listeners can be shared functions. */
 const callOf = Symbol("larder.fastCall");
 
@@ -113,7 +110,6 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
 /** One unary call on the fast path, from its first byte to its answer. */
 class FastCall {
   private done = false;
-  private timer: NodeJS.Timeout | undefined;
   private readonly chunks: Buffer[] = [];
   private received = 0;
 
@@ -128,21 +124,13 @@ class FastCall {
 
   /** Arms the deadline, only for calls that have one. */
   startTimer(): void {
-    const left = this.ctx.timeoutMs();
-    // Node fires a timer of more than 2^31-1 ms after 1 ms; a deadline that
-    // far away (grpc-timeout allows 99999999H) is no deadline in practice.
-    if (left === undefined || left > maxTimerMs) return;
-    this.timer = setTimeout(() => {
-      const err = new LarderError("deadlineExceeded", "the call's deadline passed before it finished");
-      this.ctx.abort(err);
-      this.fail(err);
-    }, Math.max(0, left));
+    this.ctx.armDeadline((err) => this.fail(err));
   }
 
   /** The client went away (or the stream closed after the answer). */
   closed(): void {
     if (!this.finish()) return;
-    this.ctx.abort(new LarderError("unavailable", "the client went away"));
+    this.ctx.clientGone();
     this.options.pipeline.canceled(this.call);
   }
 
@@ -209,7 +197,7 @@ class FastCall {
   private finish(): boolean {
     if (this.done) return false;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.ctx.disarm();
     return true;
   }
 }

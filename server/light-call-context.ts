@@ -1,4 +1,4 @@
-import type { LarderError } from "./errors.js";
+import { LarderError } from "./errors.js";
 import type { CallContext } from "./service.js";
 
 /**
@@ -7,6 +7,7 @@ import type { CallContext } from "./service.js";
  */
 export class LightCallContext implements CallContext {
   private controller: AbortController | undefined;
+  private timer: NodeJS.Timeout | undefined;
 
   /**
    * @param namespace the caller's namespace.
@@ -33,4 +34,33 @@ export class LightCallContext implements CallContext {
   abort(reason: LarderError): void {
     this.controller?.abort(reason);
   }
+
+  /**
+   * Arms the deadline, only for a call that has one: when it passes, the
+   * signal aborts and `expired` gets the DEADLINE_EXCEEDED error.
+   */
+  armDeadline(expired: (err: LarderError) => void): void {
+    const left = this.timeoutMs();
+    // Node fires a timer of more than 2^31-1 ms after 1 ms; a deadline that
+    // far away (grpc-timeout allows 99999999H) is no deadline in practice.
+    if (left === undefined || left > maxTimerMs) return;
+    this.timer = setTimeout(() => {
+      const err = new LarderError("deadlineExceeded", "the call's deadline passed before it finished");
+      this.abort(err);
+      expired(err);
+    }, Math.max(0, left));
+  }
+
+  /** Stops the deadline timer: the call is over. */
+  disarm(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+  }
+
+  /** The client went away: whatever waits on the signal stops. */
+  clientGone(): void {
+    this.disarm();
+    this.abort(new LarderError("unavailable", "the client went away"));
+  }
 }
+
+const maxTimerMs = 2 ** 31 - 1;
