@@ -7,6 +7,7 @@ import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { LightCallContext } from "./light-call-context.js";
+import { routeCallEvents, type CallEvents } from "./call-events.js";
 import type { CacheServiceHandler } from "./service.js";
 
 /**
@@ -82,14 +83,11 @@ export function createConnectUnaryH1(options: ConnectUnaryH1Options): Http1Reque
 }
 
 /** Where a request and its response keep their {@link H1Call}, so that their listeners can be shared functions. */
-const callOf = Symbol("larder.h1Call");
 
-type CallRequest = http.IncomingMessage & { [callOf]?: H1Call };
-type CallResponse = http.ServerResponse & { [callOf]?: H1Call };
 
 function serve(
-  req: CallRequest,
-  res: CallResponse,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
   method: UnaryMethod,
   binary: boolean,
   timeout: string | undefined,
@@ -120,29 +118,10 @@ function serve(
     call.fail(new ConnectError(`message size ${length} is larger than configured readMaxBytes ${options.maxRequestBytes}`, Code.ResourceExhausted));
     return;
   }
-  req[callOf] = call;
-  res[callOf] = call;
-  // Shared listener functions (the emitter is `this`) rather than closures
-  // per call, as on the gRPC fast path; `on` rather than `once`, which wraps
-  // each in a closure, since each event comes once. The response's "close"
-  // is the one that means the client went away: the request's fires once
-  // its body is read.
-  res.on("close", onClose);
-  req.on("data", onData);
-  req.on("end", onEnd);
+  // The response's "close" is the one that means the client went away:
+  // the request's fires once its body is read.
+  routeCallEvents(call, res, req);
   call.startTimer();
-}
-
-function onClose(this: CallResponse): void {
-  this[callOf]?.closed();
-}
-
-function onData(this: CallRequest, chunk: Buffer): void {
-  this[callOf]?.data(chunk);
-}
-
-function onEnd(this: CallRequest): void {
-  this[callOf]?.end();
 }
 
 /**
@@ -156,7 +135,7 @@ interface Answer {
 }
 
 /** One unary call on the HTTP/1.1 fast path, from its first byte to its answer. */
-class H1Call {
+class H1Call implements CallEvents {
   private done = false;
   private readonly chunks: Buffer[] = [];
   private received = 0;

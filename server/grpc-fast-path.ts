@@ -9,6 +9,7 @@ import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessa
 import { encodeGrpcMessage } from "./grpc-message.js";
 import type { CacheServiceHandler } from "./service.js";
 import { LightCallContext } from "./light-call-context.js";
+import { routeCallEvents, type CallEvents } from "./call-events.js";
 
 /**
  * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
@@ -63,11 +64,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler 
 }
 
 /** Where a stream keeps its {@link FastCall}, so that its listeners can be shared functions. */
-const callOf = Symbol("larder.fastCall");
-
-type CallStream = http2.ServerHttp2Stream & { [callOf]?: FastCall };
-
-function serve(stream: CallStream, headers: http2.IncomingHttpHeaders, method: UnaryMethod, options: GrpcFastPathOptions): void {
+function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, method: UnaryMethod, options: GrpcFastPathOptions): void {
   const started = performance.now();
   const name = method.desc.name;
   let call: FastCall;
@@ -82,25 +79,8 @@ function serve(stream: CallStream, headers: http2.IncomingHttpHeaders, method: U
     answerError(stream, options.pipeline.failed(record, err));
     return;
   }
-  stream[callOf] = call;
-  // Shared listener functions (the stream is `this`) rather than closures
-  // per call: garbage collection was a tenth of a Get's CPU.
-  stream.once("close", onClose);
-  stream.on("data", onData);
-  stream.once("end", onEnd);
+  routeCallEvents(call, stream, stream);
   call.startTimer();
-}
-
-function onClose(this: CallStream): void {
-  this[callOf]?.closed();
-}
-
-function onData(this: CallStream, chunk: Buffer): void {
-  this[callOf]?.data(chunk);
-}
-
-function onEnd(this: CallStream): void {
-  this[callOf]?.end();
 }
 
 function sendOkTrailers(this: http2.ServerHttp2Stream): void {
@@ -108,7 +88,7 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
 }
 
 /** One unary call on the fast path, from its first byte to its answer. */
-class FastCall {
+class FastCall implements CallEvents {
   private done = false;
   private readonly chunks: Buffer[] = [];
   private received = 0;
