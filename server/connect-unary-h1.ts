@@ -7,7 +7,7 @@ import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { LightCallContext } from "./light-call-context.js";
-import { routeCallEvents, type CallEvents } from "./call-events.js";
+import { routeCallEvents, UnaryCall } from "./unary-call.js";
 import type { CacheServiceHandler } from "./service.js";
 
 /**
@@ -135,31 +135,17 @@ interface Answer {
 }
 
 /** One unary call on the HTTP/1.1 fast path, from its first byte to its answer. */
-class H1Call implements CallEvents {
-  private done = false;
-  private readonly chunks: Buffer[] = [];
-  private received = 0;
-
+class H1Call extends UnaryCall {
   constructor(
     private readonly res: http.ServerResponse,
     private readonly method: UnaryMethod,
     private readonly binary: boolean,
     private readonly compression: Compression | undefined,
     private readonly options: ConnectUnaryH1Options,
-    private readonly call: CallRecord,
-    private readonly ctx: LightCallContext,
-  ) {}
-
-  /** Arms the deadline, only for calls that have one. */
-  startTimer(): void {
-    this.ctx.armDeadline((err) => this.fail(err));
-  }
-
-  /** The client went away (or the response closed after the answer). */
-  closed(): void {
-    if (!this.finish()) return;
-    this.ctx.clientGone();
-    this.options.pipeline.canceled(this.call);
+    call: CallRecord,
+    ctx: LightCallContext,
+  ) {
+    super(options.pipeline, call, ctx);
   }
 
   data(chunk: Buffer): void {
@@ -187,7 +173,7 @@ class H1Call implements CallEvents {
 
   /** Answers with the error that the pipeline records for `err`. */
   fail(err: unknown, close = false): void {
-    if (this.finish()) answerError(this.res, this.options.pipeline.failed(this.call, err), this.compression, close);
+    if (this.finish()) answerError(this.res, this.pipeline.failed(this.call, err), this.compression, close);
   }
 
   private async run(body: Buffer): Promise<Answer | undefined> {
@@ -225,18 +211,11 @@ class H1Call implements CallEvents {
     if (answer === undefined || !this.finish()) return;
     const res = this.res;
     if (res.destroyed || res.writableEnded) {
-      this.options.pipeline.canceled(this.call);
+      this.pipeline.canceled(this.call);
       return;
     }
     send(res, 200, this.binary ? typeProto : typeJson, answer.body, this.compression, false);
-    this.options.pipeline.succeeded(this.call, answer.message);
-  }
-
-  private finish(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.ctx.disarm();
-    return true;
+    this.pipeline.succeeded(this.call, answer.message);
   }
 }
 

@@ -9,7 +9,7 @@ import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessa
 import { encodeGrpcMessage } from "./grpc-message.js";
 import type { CacheServiceHandler } from "./service.js";
 import { LightCallContext } from "./light-call-context.js";
-import { routeCallEvents, type CallEvents } from "./call-events.js";
+import { routeCallEvents, UnaryCall } from "./unary-call.js";
 
 /**
  * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
@@ -88,30 +88,16 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
 }
 
 /** One unary call on the fast path, from its first byte to its answer. */
-class FastCall implements CallEvents {
-  private done = false;
-  private readonly chunks: Buffer[] = [];
-  private received = 0;
-
+class FastCall extends UnaryCall {
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     private readonly headers: http2.IncomingHttpHeaders,
     private readonly method: UnaryMethod,
     private readonly options: GrpcFastPathOptions,
-    private readonly call: CallRecord,
-    private readonly ctx: LightCallContext,
-  ) {}
-
-  /** Arms the deadline, only for calls that have one. */
-  startTimer(): void {
-    this.ctx.armDeadline((err) => this.fail(err));
-  }
-
-  /** The client went away (or the stream closed after the answer). */
-  closed(): void {
-    if (!this.finish()) return;
-    this.ctx.clientGone();
-    this.options.pipeline.canceled(this.call);
+    call: CallRecord,
+    ctx: LightCallContext,
+  ) {
+    super(options.pipeline, call, ctx);
   }
 
   data(chunk: Buffer): void {
@@ -161,24 +147,17 @@ class FastCall implements CallEvents {
     if (answer === undefined || !this.finish()) return;
     const stream = this.stream;
     if (stream.destroyed || stream.closed) {
-      this.options.pipeline.canceled(this.call);
+      this.pipeline.canceled(this.call);
       return;
     }
     stream.respond(okHeaders, okOptions);
     stream.once("wantTrailers", sendOkTrailers);
     stream.end(answer.frame);
-    this.options.pipeline.succeeded(this.call, answer.res);
+    this.pipeline.succeeded(this.call, answer.res);
   }
 
-  private fail(err: unknown): void {
-    if (this.finish()) answerError(this.stream, this.options.pipeline.failed(this.call, err));
-  }
-
-  private finish(): boolean {
-    if (this.done) return false;
-    this.done = true;
-    this.ctx.disarm();
-    return true;
+  protected fail(err: unknown): void {
+    if (this.finish()) answerError(this.stream, this.pipeline.failed(this.call, err));
   }
 }
 
