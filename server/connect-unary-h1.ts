@@ -3,12 +3,11 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString, type Messag
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import type { CallPipeline, CallRecord } from "./call-pipeline.js";
+import type { CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { LightCallContext } from "./light-call-context.js";
-import { routeCallEvents, UnaryCall } from "./unary-call.js";
-import type { CacheServiceHandler } from "./service.js";
+import { routeCallEvents, UnaryCall, type UnaryPathOptions } from "./unary-call.js";
 
 /**
  * Takes an HTTP/1.1 request if it is one the fast path serves, and answers
@@ -17,14 +16,7 @@ import type { CacheServiceHandler } from "./service.js";
 export type Http1RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 
 /** Options of {@link createConnectUnaryH1}. */
-export interface ConnectUnaryH1Options {
-  /** The service logic, the same instance connect-node serves. */
-  readonly service: CacheServiceHandler;
-  /** The same gate, metrics and logs as the connect-node path. */
-  readonly pipeline: CallPipeline;
-  /** Largest request body, in bytes, as connect-node's readMaxBytes. */
-  readonly maxRequestBytes: number;
-}
+export type ConnectUnaryH1Options = UnaryPathOptions;
 
 const prefix = `/${CacheService.typeName}/`;
 // connect-node's unary Content-Types; group 1 is set for JSON.

@@ -1,15 +1,14 @@
 import type * as http2 from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CallPipeline, CallRecord } from "./call-pipeline.js";
+import type { CallRecord } from "./call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "./connect-service.js";
 import { CacheService } from "./gen/larder/v1/cache_pb.js";
 import { binaryEncoder } from "./binary-encoder.js";
 import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessage } from "./grpc-frames.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
-import type { CacheServiceHandler } from "./service.js";
 import { LightCallContext } from "./light-call-context.js";
-import { routeCallEvents, UnaryCall } from "./unary-call.js";
+import { routeCallEvents, UnaryCall, type UnaryPathOptions } from "./unary-call.js";
 
 /**
  * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
@@ -18,13 +17,7 @@ import { routeCallEvents, UnaryCall } from "./unary-call.js";
 export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
 
 /** Options of {@link createGrpcFastPath}. */
-export interface GrpcFastPathOptions {
-  readonly service: CacheServiceHandler;
-  /** The same gate, metrics and logs as the connect-node path. */
-  readonly pipeline: CallPipeline;
-  /** Largest request message, in bytes, as connect-node's readMaxBytes. */
-  readonly maxRequestBytes: number;
-}
+export type GrpcFastPathOptions = UnaryPathOptions;
 
 const prefix = `/${CacheService.typeName}/`;
 const okHeaders = { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "gzip" };

@@ -1,6 +1,17 @@
 import type { EventEmitter } from "node:events";
 import type { CallPipeline, CallRecord } from "./call-pipeline.js";
 import type { LightCallContext } from "./light-call-context.js";
+import type { CacheServiceHandler } from "./service.js";
+
+/** Options of the handlers that serve unary calls without connect-node. */
+export interface UnaryPathOptions {
+  /** The service logic, the same instance connect-node serves. */
+  readonly service: CacheServiceHandler;
+  /** The same gate, metrics and logs as the connect-node path. */
+  readonly pipeline: CallPipeline;
+  /** Largest request message or body, in bytes, as connect-node's readMaxBytes. */
+  readonly maxRequestBytes: number;
+}
 
 /** What a call served without connect-node does with its request's events. */
 export interface CallEvents {
