@@ -1,7 +1,5 @@
-import * as http from "node:http";
-import * as https from "node:https";
 import type { Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createUnaryConnectTransport } from "./connect-unary-transport.js";
 import { createUnaryGrpcTransport } from "./grpc-unary-transport.js";
 import type { ResolvedOptions } from "./options.js";
 
@@ -23,18 +21,11 @@ export function openTransport(options: ResolvedOptions): OwnedTransport {
   if (options.transport !== undefined) {
     return { transport: options.transport, close: () => {} };
   }
-  if (options.protocol === "grpc") {
-    // Every cache RPC is unary, and a lean unary client costs a fraction of
-    // the client CPU of connect-node's general one (see grpc-unary-transport).
-    const transport = createUnaryGrpcTransport({ baseUrl: options.url });
-    return { transport, close: () => transport.close() };
-  }
-  // A private keep-alive agent, for the same reason: close() can destroy its
-  // sockets without touching the process-wide global agent.
-  const secure = new URL(options.url).protocol === "https:";
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-  return {
-    transport: createConnectTransport({ baseUrl: options.url, httpVersion: "1.1", nodeOptions: { agent } }),
-    close: () => agent.destroy(),
-  };
+  // Every cache RPC is unary, and a lean unary client costs a fraction of
+  // the client CPU of connect-node's general one (see the two transports).
+  const transport =
+    options.protocol === "grpc"
+      ? createUnaryGrpcTransport({ baseUrl: options.url })
+      : createUnaryConnectTransport({ baseUrl: options.url });
+  return { transport, close: () => transport.close() };
 }
