@@ -19,13 +19,14 @@ let nsCounter = 0;
 /** A fresh namespace per test, so tests never see each other's keys. */
 const freshNs = (): string => `t${++nsCounter}-${Math.random().toString(36).slice(2)}`;
 
-async function expectKind(promise: Promise<unknown>, kind: LarderError["kind"]): Promise<void> {
+async function expectKind(promise: Promise<unknown>, kind: LarderError["kind"], message?: RegExp): Promise<void> {
   const err: unknown = await promise.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(LarderError);
   expect((err as LarderError).kind).toBe(kind);
+  if (message !== undefined) expect((err as LarderError).message).toMatch(message);
 }
 
 /** Every key of a listing, page by page, checking the page size. */
@@ -348,6 +349,22 @@ describe("redis store", () => {
     for (const cursor of ["x", "-1", "1:zz", "1:2:abc", "99999999999999999999", "1:"]) {
       await expectKind(store.keys(ns, "*", cursor, 10), "invalidArgument");
     }
+  });
+
+  it("fails a call that Redis does not answer in time as unavailable, and goes on after", async () => {
+    const ns = freshNs();
+    await store.set(ns, { key: "k", value: json("1"), expiry: never, condition: { mode: "always" } });
+    // CLIENT PAUSE holds every client's commands: the store's calls wait
+    // unanswered past its 1000 ms timeout, the pausing connection is not held.
+    await raw.call("CLIENT", "PAUSE", "2500", "ALL");
+    const started = Date.now();
+    const waiting = [store.get(ns, "k"), store.get(ns, "k"), store.has(ns, "k")];
+    for (const call of waiting) await expectKind(call, "unavailable", /did not answer in time/);
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(900);
+    expect(took).toBeLessThan(2_000);
+    await raw.call("CLIENT", "UNPAUSE");
+    expect((await store.get(ns, "k"))?.value).toEqual(json("1"));
   });
 
   it("fails as unavailable when Redis was never reachable", async () => {
