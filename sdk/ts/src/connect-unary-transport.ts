@@ -4,6 +4,8 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, errorFromJsonBytes, parseContentType, trailerDemux } from "@connectrpc/connect/protocol-connect";
 import type { ClosableTransport } from "./grpc-unary-transport.js";
+import { networkErrorCode } from "./network-errors.js";
+import { webHeaders } from "./web-headers.js";
 
 /** Options of {@link createUnaryConnectTransport}. */
 export interface UnaryConnectTransportOptions {
@@ -286,39 +288,10 @@ function lazyResponse<I extends DescMessage, O extends DescMessage>(
   };
 }
 
-function webHeaders(h: http.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [k, v] of Object.entries(h)) {
-    if (v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.append(k, x);
-    else out.set(k, v);
-  }
-  return out;
-}
-
-/**
- * Node error codes that mean "the server could not be reached or dropped
- * the connection". connect-node reports a reset as ABORTED, but on HTTP/1.1
- * a reset is mostly a kept-alive socket the server closed as it was being
- * reused, which a retry of an idempotent call gets past.
- */
-const unavailableCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-]);
-
 /** A request or response failure as a ConnectError. */
 function connectErrorOf(err: unknown): ConnectError {
   if (err instanceof ConnectError) return err;
-  const code = (err as { code?: unknown } | undefined)?.code;
-  const mapped = typeof code === "string" && unavailableCodes.has(code) ? Code.Unavailable : Code.Internal;
-  const ce = ConnectError.from(err, mapped);
+  const ce = ConnectError.from(err, networkErrorCode(err));
   if (ce !== err) ce.cause = err;
   return ce;
 }

@@ -3,6 +3,8 @@ import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMet
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
+import { networkErrorCode } from "./network-errors.js";
+import { webHeaders } from "./web-headers.js";
 
 /** Options of {@link createUnaryGrpcTransport}. */
 export interface UnaryGrpcTransportOptions {
@@ -315,33 +317,6 @@ function lazyResponse<I extends DescMessage, O extends DescMessage>(
   };
 }
 
-function webHeaders(h: http2.IncomingHttpHeaders): Headers {
-  const out = new Headers();
-  for (const [k, v] of Object.entries(h)) {
-    if (k.startsWith(":") || v === undefined) continue;
-    if (Array.isArray(v)) for (const x of v) out.append(k, x);
-    else out.set(k, String(v));
-  }
-  return out;
-}
-
-/** Node error codes that mean "the server could not be reached or went away". */
-const unavailableCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "ERR_HTTP2_GOAWAY_SESSION",
-  "ERR_HTTP2_INVALID_SESSION",
-  "ERR_HTTP2_SESSION_ERROR",
-  "ERR_HTTP2_STREAM_CANCEL",
-  "ERR_HTTP2_ERROR",
-]);
-
 /**
  * A stream failure as a ConnectError, preferring the session's error since
  * it says why (e.g. ECONNREFUSED) where the stream only says it was cancelled.
@@ -352,9 +327,7 @@ function connectErrorOf(err: unknown, sessionError: Error | undefined, rstCode?:
   const reason = reset ? undefined : (sessionError ?? err);
   if (reason instanceof ConnectError) return reason;
   if (reason !== undefined) {
-    const code = (reason as { code?: unknown }).code;
-    const mapped = typeof code === "string" && unavailableCodes.has(code) ? Code.Unavailable : Code.Internal;
-    return ConnectError.from(reason, mapped);
+    return ConnectError.from(reason, networkErrorCode(reason));
   }
   switch (rstCode) {
     case http2.constants.NGHTTP2_REFUSED_STREAM:
