@@ -11,6 +11,6 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm install --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f dist/cli.js ] || [ -n "$(find server -name '*.ts' -newer dist/cli.js -print -quit)" ]; then
+if [ ! -f dist/app/cli.js ] || [ -n "$(find server -name '*.ts' -newer dist/app/cli.js -print -quit)" ]; then
   npx tsc -p tsconfig.build.json
 fi

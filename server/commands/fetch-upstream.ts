@@ -1,5 +1,5 @@
 import { Agent, fetch, type Response } from "undici";
-import { LarderError } from "../errors.js";
+import { LarderError } from "../core/errors.js";
 import type { CommandDefinition } from "./definitions.js";
 import { checkTarget, guardedLookup, systemResolver, type Resolver } from "./ssrf.js";
 

@@ -1,4 +1,4 @@
-import { LarderError, invalidArgument } from "../errors.js";
+import { LarderError, invalidArgument } from "../core/errors.js";
 import type { CommandDefinition } from "./definitions.js";
 
 /** What a caller asks of a command. */

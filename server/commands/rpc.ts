@@ -1,6 +1,6 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { LarderError, invalidArgument } from "../errors.js";
+import { LarderError, invalidArgument } from "../core/errors.js";
 import {
   CommandEventKind,
   ServedFrom,

@@ -1,7 +1,7 @@
-import { LarderError } from "../errors.js";
-import type { Logger } from "../logger.js";
-import { noopServiceMetrics, type ServiceMetrics } from "../metrics.js";
-import type { CommandEventRecord, CommandStateStore } from "../store/command-store.js";
+import { LarderError } from "../core/errors.js";
+import type { Logger } from "../core/logger.js";
+import { noopServiceMetrics, type ServiceMetrics } from "../core/metrics.js";
+import type { CommandEventRecord, CommandStateStore } from "../store/command-state.js";
 import type { CommandDefinition } from "./definitions.js";
 import { fetchUpstream, UpstreamFailure, type UpstreamResponse } from "./fetch-upstream.js";
 import { commandIdentity } from "./identity.js";

@@ -1,7 +1,7 @@
-import type { Logger } from "../logger.js";
-import type { ServiceMetrics } from "../metrics.js";
-import { commandStateOf } from "../store/command-store.js";
-import { createMemoryCommandState } from "../store/memory-commands.js";
+import type { Logger } from "../core/logger.js";
+import type { ServiceMetrics } from "../core/metrics.js";
+import { commandStateOf } from "../store/command-state.js";
+import { createMemoryCommandState } from "../store/memory/command-state.js";
 import type { Store } from "../store/store.js";
 import { parseCommands, type CommandsConfig } from "./definitions.js";
 import { CommandRunner } from "./runner.js";

@@ -1,5 +1,5 @@
-import { LarderError } from "../errors.js";
-import type { CommandStateStore } from "../store/command-store.js";
+import { LarderError } from "../core/errors.js";
+import type { CommandStateStore } from "../store/command-state.js";
 
 type Outcome<T> = { ok: T } | { error: { kind: LarderError["kind"]; message: string } };
 

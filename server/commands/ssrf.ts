@@ -1,7 +1,7 @@
 import { lookup as lookupCallback, type LookupAddress } from "node:dns";
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP, type LookupFunction } from "node:net";
-import { LarderError } from "../errors.js";
+import { LarderError } from "../core/errors.js";
 
 /**
  * Address ranges no command may reach unless it sets allowPrivateNetwork:

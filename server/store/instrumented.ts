@@ -1,4 +1,4 @@
-import { LarderError } from "../errors.js";
+import { LarderError } from "../core/errors.js";
 import type { Store } from "./store.js";
 
 /** Where {@link instrumentStore} reports each call. */

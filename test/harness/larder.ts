@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import { createLogger } from "../../server/logger.js";
-import { createLarderServer, type LarderServer, type LarderServerOptions } from "../../server/server.js";
-import { createMemoryStore } from "../../server/store/memory.js";
-import { createRedisStore } from "../../server/store/redis.js";
+import { createLogger } from "../../server/core/logger.js";
+import { createLarderServer, type LarderServer, type LarderServerOptions } from "../../server/app/server.js";
+import { createMemoryStore } from "../../server/store/memory/memory-store.js";
+import { createRedisStore } from "../../server/store/redis/redis-store.js";
 import type { Store } from "../../server/store/store.js";
 
 /** The stores every conformance suite runs against. */

@@ -176,7 +176,7 @@ internal sealed partial class LarderServer : IAsyncDisposable
     /// <param name="redisUrl">The Redis to use; null for the memory store.</param>
     public static async Task<LarderServer> Start(string? redisUrl)
     {
-        Repo.RequireBuilt("dist/cli.js");
+        Repo.RequireBuilt("dist/app/cli.js");
         var env = new Dictionary<string, string?>
         {
             ["LARDER_PORT"] = "0",

@@ -1,0 +1,124 @@
+import { parseArgs } from "node:util";
+import { hashApiKey } from "../transport/auth.js";
+import { runClientCommand, clientCommands } from "./verbs.js";
+import { ConfigError, loadConfig } from "./config.js";
+import { createLogger } from "../core/logger.js";
+import { createLarderServer } from "./server.js";
+import { openStore } from "./open-store.js";
+import { isWorker, runPrimary } from "./workers.js";
+
+const usage = `larder: a shared key-value cache for function runtimes
+
+Usage:
+  larder serve [--workers N]        start the server (configured by LARDER_* env and LARDER_CONFIG);
+                                    --workers N (LARDER_WORKERS) runs N processes on the port (redis store)
+  larder hash-key <api key>         print the sha256 to put in the apiKeys configuration
+  larder get <key>                  print a value
+  larder set <key> <json> [--ttl s] write a JSON value (--ttl in seconds, --no-expiry)
+  larder del <key>...               delete keys
+  larder keys [pattern]             list keys (glob)
+  larder locks [pattern]            list live locks
+
+Client options: --url (LARDER_URL, default http://127.0.0.1:8080),
+  --namespace (LARDER_NAMESPACE), --api-key (LARDER_API_KEY)`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === "serve") {
+    const { values } = parseArgs({ args: rest, options: { workers: { type: "string" } } });
+    return serve(values.workers);
+  }
+  if (command === "hash-key") {
+    const key = rest[0];
+    if (key === undefined) {
+      process.stderr.write("usage: larder hash-key <api key>\n");
+      return 2;
+    }
+    process.stdout.write(hashApiKey(key) + "\n");
+    return 0;
+  }
+  if (command !== undefined && clientCommands.includes(command)) {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        url: { type: "string" },
+        namespace: { type: "string" },
+        "api-key": { type: "string" },
+        ttl: { type: "string" },
+        "no-expiry": { type: "boolean" },
+      },
+    });
+    return runClientCommand(command, positionals, {
+      url: values.url ?? process.env["LARDER_URL"] ?? "http://127.0.0.1:8080",
+      namespace: values.namespace ?? process.env["LARDER_NAMESPACE"],
+      apiKey: values["api-key"] ?? process.env["LARDER_API_KEY"],
+      ttl: values.ttl,
+      noExpiry: values["no-expiry"] ?? false,
+    });
+  }
+  process.stdout.write(usage + "\n");
+  return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+}
+
+async function serve(workers: string | undefined): Promise<number> {
+  const config = loadConfig(workers === undefined ? process.env : { ...process.env, LARDER_WORKERS: workers });
+  const logger = createLogger({ level: config.logLevel });
+  if (config.workers > 1 && !isWorker()) {
+    return runPrimary({ workers: config.workers, logger, drainTimeoutMs: config.drainTimeoutMs });
+  }
+  const store = openStore(config);
+  const server = await createLarderServer({
+    store,
+    port: config.port,
+    host: config.host,
+    limits: config.limits,
+    ttlPolicy: config.ttlPolicy,
+    namespacePolicies: config.namespaces,
+    apiKeys: config.apiKeys,
+    drainTimeoutMs: config.drainTimeoutMs,
+    metrics: config.metrics,
+    commands: config.commands,
+    logger,
+  });
+  logger.info("larder listening", {
+    port: server.port,
+    host: config.host,
+    store: store.kind,
+    auth: config.apiKeys.length > 0,
+    metricsPort: server.metricsPort,
+  });
+  // Health pings the store from now on and logs when it cannot be reached.
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info("shutting down", { signal });
+      server.close().then(
+        () => {
+          logger.info("stopped");
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error("shutdown failed", { error: String(err) });
+          resolve(1);
+        },
+      );
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`larder: configuration error: ${err.message}\n`);
+    } else if (err instanceof Error && "code" in err && err.code === "EADDRINUSE") {
+      process.stderr.write(`larder: ${err.message}; set LARDER_PORT to another port\n`);
+    } else {
+      process.stderr.write(`larder: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,200 @@
+import { readFileSync } from "node:fs";
+import type { ApiKeyConfig, Permission } from "../transport/auth.js";
+import { allPermissions } from "../transport/auth.js";
+import { CommandConfigError, parseCommands, type CommandsConfig } from "../commands/definitions.js";
+import { defaultLimits, defaultTtlPolicy, type Limits, type TtlPolicy } from "../core/limits.js";
+import { isLogLevel, type LogLevel } from "../core/logger.js";
+import type { MetricsSettings } from "../core/metrics.js";
+import type { MemoryStoreOptions } from "../store/memory/memory-store.js";
+import type { RedisStoreOptions } from "../store/redis/redis-store.js";
+
+/**
+ * Larder's configuration: defaults, then the optional JSON file named by
+ * LARDER_CONFIG, then environment variables. The defaults run with no
+ * configuration at all: memory store, auth off, port 8080.
+ */
+export interface LarderConfig {
+  /** Default 8080 (`LARDER_PORT`). */
+  port: number;
+  /** Default "0.0.0.0" (`LARDER_HOST`). */
+  host: string;
+  /** Default "memory"; "redis" when `REDIS_URL` is set (`LARDER_STORE`). */
+  store: "memory" | "redis";
+  /** Redis connection (`REDIS_URL` sets `url`). */
+  redis: RedisStoreOptions;
+  /** Memory store bounds. */
+  memory: MemoryStoreOptions;
+  /** Request limits; see {@link Limits}. */
+  limits: Partial<Limits>;
+  /** TTL policy of every namespace; see {@link TtlPolicy}. */
+  ttlPolicy: Partial<TtlPolicy>;
+  /** Per-namespace TTL policy overrides. */
+  namespaces: Record<string, Partial<TtlPolicy>>;
+  /** API keys (hashed); auth is on when there is at least one. */
+  apiKeys: ApiKeyConfig[];
+  /** Default "info" (`LARDER_LOG_LEVEL`). */
+  logLevel: LogLevel;
+  /** How long shutdown drains calls in flight, in ms. Default 10 000. */
+  drainTimeoutMs: number;
+  /** Prometheus metrics. Default `{ enabled: true }`: /metrics on the main port (`LARDER_METRICS_PORT` sets `port`). */
+  metrics: MetricsSettings;
+  /**
+   * Server processes on the one port (`LARDER_WORKERS`, `larder serve --workers N`).
+   * Default 1. More than 1 needs the redis store: a memory store is per process.
+   */
+  workers: number;
+  /** RunCommand definitions per namespace; see the README's Commands section. Default none. */
+  commands: CommandsConfig;
+}
+
+/** A configuration error, reported at start-up with the setting's name. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const topLevel = [
+  "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics", "workers", "commands",
+] as const;
+
+const metricsSettings = ["enabled", "port", "path"] as const;
+
+/**
+ * Loads the configuration.
+ * @param env the environment; default process.env.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
+  const file = env["LARDER_CONFIG"];
+  const raw = file === undefined || file === "" ? {} : readConfigFile(file);
+  const where = file ?? "config";
+  for (const key of Object.keys(raw)) {
+    if (!(topLevel as readonly string[]).includes(key)) {
+      throw new ConfigError(`${where}: unknown setting "${key}"; known: ${topLevel.join(", ")}`);
+    }
+  }
+  const config: LarderConfig = {
+    port: 8080,
+    host: "0.0.0.0",
+    store: "memory",
+    redis: {},
+    memory: {},
+    limits: {},
+    ttlPolicy: {},
+    namespaces: {},
+    apiKeys: [],
+    logLevel: "info",
+    drainTimeoutMs: 10_000,
+    metrics: { enabled: true },
+    workers: 1,
+    commands: {},
+    ...(raw as Partial<LarderConfig>),
+  };
+  if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
+  if (env["LARDER_HOST"]) config.host = env["LARDER_HOST"];
+  if (env["REDIS_URL"]) {
+    config.redis = { ...config.redis, url: env["REDIS_URL"] };
+    config.store = "redis";
+  }
+  if (env["LARDER_STORE"]) config.store = env["LARDER_STORE"] as LarderConfig["store"];
+  if (env["LARDER_LOG_LEVEL"]) config.logLevel = env["LARDER_LOG_LEVEL"] as LogLevel;
+  if (env["LARDER_WORKERS"]) config.workers = Number(env["LARDER_WORKERS"]);
+  if (env["LARDER_METRICS_PORT"]) config.metrics = { ...config.metrics, port: Number(env["LARDER_METRICS_PORT"]) };
+  validate(config);
+  try {
+    // Parsed here only to fail the start-up, with the setting's name, on a bad definition or a missing secret.
+    parseCommands(config.commands, env, config.limits.maxCommandResponseBytes ?? defaultLimits.maxCommandResponseBytes);
+  } catch (err) {
+    if (err instanceof CommandConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return config;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`LARDER_CONFIG: cannot read ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError(`${path}: must hold a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function validate(c: LarderConfig): void {
+  integer("port (LARDER_PORT)", c.port, 0, 65_535);
+  if (c.store !== "memory" && c.store !== "redis") {
+    throw new ConfigError(`store (LARDER_STORE): must be "memory" or "redis", got "${String(c.store)}"`);
+  }
+  if (!isLogLevel(c.logLevel)) {
+    throw new ConfigError(`logLevel (LARDER_LOG_LEVEL): must be debug, info, warn, error or silent, got "${String(c.logLevel)}"`);
+  }
+  integer("drainTimeoutMs", c.drainTimeoutMs, 0, 3_600_000);
+  integer("workers (LARDER_WORKERS, --workers)", c.workers, 1, 256);
+  if (c.workers > 1 && c.store === "memory") {
+    throw new ConfigError(
+      "workers (LARDER_WORKERS, --workers): more than 1 needs the redis store (REDIS_URL); each process would have its own memory store",
+    );
+  }
+  metrics(c.metrics);
+  for (const [name, value] of Object.entries(c.limits)) {
+    if (!(name in defaultLimits)) throw new ConfigError(`limits.${name}: unknown limit`);
+    integer(`limits.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
+  }
+  policy("ttlPolicy", c.ttlPolicy);
+  for (const [ns, p] of Object.entries(c.namespaces)) policy(`namespaces.${ns}`, p);
+  c.apiKeys.forEach((k, i) => apiKey(`apiKeys[${i}]`, k));
+}
+
+function metrics(m: MetricsSettings): void {
+  if (typeof m !== "object" || m === null || Array.isArray(m)) throw new ConfigError("metrics: must be an object");
+  for (const name of Object.keys(m)) {
+    if (!(metricsSettings as readonly string[]).includes(name)) {
+      throw new ConfigError(`metrics.${name}: unknown setting; known: ${metricsSettings.join(", ")}`);
+    }
+  }
+  if (m.enabled !== undefined && typeof m.enabled !== "boolean") throw new ConfigError("metrics.enabled: must be true or false");
+  if (m.port !== undefined) integer("metrics.port (LARDER_METRICS_PORT)", m.port, 0, 65_535);
+  if (m.path !== undefined && (typeof m.path !== "string" || !/^\/[^?#\s]*$/.test(m.path) || ["/healthz", "/readyz"].includes(m.path))) {
+    throw new ConfigError(`metrics.path: must start with "/" and not be /healthz or /readyz, got ${JSON.stringify(m.path)}`);
+  }
+}
+
+function policy(where: string, p: Partial<TtlPolicy>): void {
+  for (const [name, value] of Object.entries(p)) {
+    if (!(name in defaultTtlPolicy)) throw new ConfigError(`${where}.${name}: unknown setting`);
+    if (name === "allowNoExpiry") {
+      if (typeof value !== "boolean") throw new ConfigError(`${where}.allowNoExpiry: must be true or false`);
+    } else {
+      integer(`${where}.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
+    }
+  }
+}
+
+function apiKey(where: string, k: ApiKeyConfig): void {
+  if (typeof k !== "object" || k === null) throw new ConfigError(`${where}: must be an object`);
+  if (typeof k.sha256 !== "string" || !/^[0-9a-fA-F]{64}$/.test(k.sha256)) {
+    throw new ConfigError(`${where}.sha256: must be the 64 hex digits printed by "larder hash-key <key>"`);
+  }
+  if (typeof k.namespace !== "string" || k.namespace === "") {
+    throw new ConfigError(`${where}.namespace: must be a non-empty string`);
+  }
+  for (const p of k.permissions ?? []) {
+    if (!allPermissions.includes(p as Permission)) {
+      throw new ConfigError(`${where}.permissions: unknown permission "${String(p)}"; known: ${allPermissions.join(", ")}`);
+    }
+  }
+}
+
+function integer(name: string, value: unknown, min: number, max: number): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}: must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+}

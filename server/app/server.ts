@@ -1,0 +1,172 @@
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { createAuthenticator, type ApiKeyConfig } from "../transport/auth.js";
+import { createCallPipeline } from "../transport/call-pipeline.js";
+import type { CommandsConfig } from "../commands/definitions.js";
+import { createCommandRunner } from "../commands/setup.js";
+import { connectCacheService } from "../transport/connect/routes.js";
+import { createConnectUnaryH1 } from "../transport/connect/unary-h1.js";
+import { createGrpcFastPath } from "../transport/grpc/fast-path.js";
+import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { CacheService } from "../gen/larder/v1/cache_pb.js";
+import { withSpecGrpcMessage } from "../transport/grpc/message.js";
+import { createHealth, type HealthMonitor } from "../ops/health.js";
+import { createListener, type DualHandler, type Listener } from "../transport/listener.js";
+import { createLogger, type Logger } from "../core/logger.js";
+import { createMetrics, type LarderMetrics, type MetricsSettings } from "../core/metrics.js";
+import { createOpsHandler, serveMetrics, type MetricsServer } from "../ops/http.js";
+import { createReflection } from "../ops/reflection.js";
+import { CacheServiceHandler, type CacheServiceOptions } from "../service/cache-service.js";
+import { defaultLimits } from "../core/limits.js";
+import { instrumentStore } from "../store/instrumented.js";
+import type { Store } from "../store/store.js";
+
+/** Options of {@link createLarderServer}. */
+export interface LarderServerOptions extends CacheServiceOptions {
+  /** Where the data lives. Required. */
+  store: Store;
+  /** The port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** The bind address. Default "0.0.0.0". */
+  host?: string;
+  /** API keys; auth is on when there is at least one. Default none. */
+  apiKeys?: readonly ApiKeyConfig[];
+  /** Largest request message, in bytes. Default 64 MiB. */
+  maxRequestBytes?: number;
+  /** How long shutdown waits for calls in flight, in ms. Default 10 000. */
+  drainTimeoutMs?: number;
+  /** The logger. Default: JSON lines on stdout at "info". */
+  logger?: Logger;
+  /** Prometheus metrics. Default: enabled, at /metrics on the main port. */
+  metrics?: MetricsSettings;
+  /** How often health pings the store, in ms. Default 1000. */
+  healthPollIntervalMs?: number;
+  /** RunCommand definitions (the config file's `commands`); ignored when `commandRunner` is given. */
+  commands?: CommandsConfig;
+  /**
+   * Serve Connect unary calls over HTTP/1.1 with the lean handler of
+   * server/connect-unary-h1.ts; false sends them through connect-node like
+   * every other request, e.g. to compare the two. Default true.
+   */
+  connectUnaryFastPath?: boolean;
+}
+
+/** A running Larder server. */
+export interface LarderServer {
+  /** The bound port. */
+  readonly port: number;
+  /** `http://127.0.0.1:<port>`, for clients on the same machine. */
+  readonly url: string;
+  /** The service logic, for embedding and tests. */
+  readonly service: CacheServiceHandler;
+  /** The health status that `grpc.health.v1.Health` and `/readyz` report. */
+  readonly health: HealthMonitor;
+  /** The server's metrics; undefined when disabled. */
+  readonly metrics: LarderMetrics | undefined;
+  /** The port of the separate metrics server; undefined when metrics use the main port or are off. */
+  readonly metricsPort: number | undefined;
+  /**
+   * Turns health NOT_SERVING, drains calls in flight, closes the port(s),
+   * then closes the store.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts Larder: gRPC, gRPC-Web and Connect (HTTP/2 and HTTP/1.1) for
+ * `larder.v1.CacheService`, `grpc.health.v1.Health` and gRPC server
+ * reflection, plus `/healthz`, `/readyz` and `/metrics`, all on one
+ * cleartext port.
+ */
+export async function createLarderServer(options: LarderServerOptions): Promise<LarderServer> {
+  const logger = options.logger ?? createLogger();
+  const metricsSettings = options.metrics ?? {};
+  const metrics = (metricsSettings.enabled ?? true) ? createMetrics() : undefined;
+  // Everything but close() goes through the timed store, health pings too,
+  // so that store errors during an outage show in the metrics.
+  const store = metrics === undefined ? options.store : instrumentStore(options.store, metrics);
+  const commandRunner =
+    options.commandRunner ??
+    createCommandRunner({
+      commands: options.commands,
+      store: options.store,
+      logger,
+      metrics,
+      maxResponseBytes: options.limits?.maxCommandResponseBytes ?? defaultLimits.maxCommandResponseBytes,
+    });
+  const service = new CacheServiceHandler(store, {
+    ...options,
+    ...(metrics === undefined ? {} : { serviceMetrics: metrics }),
+    commandRunner,
+  });
+  const health = createHealth({
+    store,
+    pollIntervalMs: options.healthPollIntervalMs ?? 1000,
+    logger,
+    onChange: (serving) => metrics?.setServing(serving),
+  });
+  const reflection = createReflection({ services: [CacheService, Health] });
+  const separateMetrics = metrics !== undefined && metricsSettings.port !== undefined;
+  const auth = createAuthenticator({
+    apiKeys: options.apiKeys ?? [],
+    maxNamespaceBytes: service.limits.maxNamespaceBytes,
+  });
+  const pipeline = createCallPipeline(auth, logger, metrics);
+  const maxRequestBytes = options.maxRequestBytes ?? 64 * 1024 * 1024;
+  const handler = connectNodeAdapter({
+    routes: (router: ConnectRouter) => {
+      router.service(CacheService, connectCacheService(service));
+      router.service(Health, health.service);
+      reflection.register(router);
+    },
+    interceptors: [pipeline.interceptor],
+    requestGate: pipeline.requestGate,
+    readMaxBytes: maxRequestBytes,
+    fallback: createOpsHandler({
+      health,
+      metrics: separateMetrics ? undefined : metrics,
+      metricsPath: metricsSettings.path ?? "/metrics",
+    }),
+  });
+  const host = options.host ?? "0.0.0.0";
+  let listener: Listener | undefined;
+  let metricsServer: MetricsServer | undefined;
+  try {
+    listener = await createListener(withSpecGrpcMessage(handler as DualHandler), {
+      port: options.port ?? 8080,
+      host,
+      drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
+      h2Streams: createGrpcFastPath({ service, pipeline, maxRequestBytes }),
+      ...(options.connectUnaryFastPath === false ? {} : { h1Requests: createConnectUnaryH1({ service, pipeline, maxRequestBytes }) }),
+    });
+    if (separateMetrics && metricsSettings.port !== undefined) {
+      metricsServer = await serveMetrics(metrics, { port: metricsSettings.port, host, path: metricsSettings.path ?? "/metrics" });
+    }
+  } catch (err) {
+    health.stop();
+    await listener?.close();
+    throw err;
+  }
+  const main = listener;
+  let closing: Promise<void> | undefined;
+  return {
+    port: main.port,
+    url: `http://127.0.0.1:${main.port}`,
+    service,
+    health,
+    metrics,
+    metricsPort: metricsServer?.port,
+    close() {
+      closing ??= (async () => {
+        // Readiness drops before the drain starts, so that balancers and
+        // Watch clients stop sending new work while calls in flight finish.
+        health.beginShutdown();
+        await main.close();
+        health.stop();
+        await metricsServer?.close();
+        await options.store.close();
+      })();
+      return closing;
+    },
+  };
+}

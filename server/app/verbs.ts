@@ -1,0 +1,111 @@
+import { createClient, ConnectError, type Client } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { CacheService } from "../gen/larder/v1/cache_pb.js";
+
+/** The client commands of the `larder` command line. */
+export const clientCommands: readonly string[] = ["get", "set", "del", "keys", "locks"];
+
+/** Where and as whom the command line connects. */
+export interface ClientCommandOptions {
+  url: string;
+  namespace: string | undefined;
+  apiKey: string | undefined;
+  ttl: string | undefined;
+  noExpiry: boolean;
+}
+
+/**
+ * Runs one client command over Connect JSON on HTTP/1.1, the protocol every
+ * terminal can reach, and prints the answer. Returns the exit code.
+ */
+export async function runClientCommand(command: string, args: string[], options: ClientCommandOptions): Promise<number> {
+  const headers: Record<string, string> = {};
+  if (options.namespace !== undefined) headers["larder-namespace"] = options.namespace;
+  if (options.apiKey !== undefined) headers["authorization"] = `Bearer ${options.apiKey}`;
+  const client = createClient(CacheService, createConnectTransport({ baseUrl: options.url, httpVersion: "1.1" }));
+  try {
+    return await run(client, command, args, options, headers);
+  } catch (err) {
+    const e = ConnectError.from(err);
+    process.stderr.write(`larder ${command}: ${e.rawMessage} (${codeName(e.code)})\n`);
+    return 1;
+  }
+}
+
+async function run(
+  client: Client<typeof CacheService>,
+  command: string,
+  args: string[],
+  options: ClientCommandOptions,
+  headers: Record<string, string>,
+): Promise<number> {
+  const call = { headers, timeoutMs: 10_000 };
+  const out = (line: string): void => void process.stdout.write(line + "\n");
+  switch (command) {
+    case "get": {
+      const res = await client.get({ key: need(args, 0, "key") }, call);
+      if (!res.found) {
+        process.stderr.write("(not found)\n");
+        return 1;
+      }
+      const kind = res.value?.kind;
+      out(kind?.case === "json" ? kind.value : kind?.case === "binary" ? Buffer.from(kind.value).toString("base64") : "");
+      return 0;
+    }
+    case "set": {
+      const key = need(args, 0, "key");
+      const json = need(args, 1, "json value");
+      const expiry = options.noExpiry
+        ? ({ case: "noExpiry", value: true } as const)
+        : options.ttl !== undefined
+          ? ({ case: "ttlMs", value: BigInt(Math.round(Number(options.ttl) * 1000)) } as const)
+          : ({ case: undefined } as const);
+      const res = await client.set({ key, value: { kind: { case: "json", value: json } }, expiry }, call);
+      out(`version ${res.version}${res.created ? " (created)" : ""}`);
+      return 0;
+    }
+    case "del": {
+      if (args.length === 0) throw new ConnectError("del: give at least one key", 3);
+      const res = await client.delete({ keys: args }, call);
+      out(`deleted ${res.deleted}`);
+      return 0;
+    }
+    case "keys": {
+      let cursor = "";
+      do {
+        const page = await client.keys({ pattern: args[0] ?? "", cursor, limit: 1000 }, call);
+        for (const key of page.keys) out(key);
+        cursor = page.nextCursor;
+      } while (cursor !== "");
+      return 0;
+    }
+    case "locks": {
+      let cursor = "";
+      do {
+        const page = await client.listLocks({ pattern: args[0] ?? "", cursor, limit: 1000 }, call);
+        for (const lock of page.locks) {
+          out(`${lock.name}\t${lock.holder?.owner ?? ""}\t${lock.holder?.expiresAt?.seconds ?? ""}`);
+        }
+        cursor = page.nextCursor;
+      } while (cursor !== "");
+      return 0;
+    }
+    default:
+      return 2;
+  }
+}
+
+function need(args: string[], i: number, what: string): string {
+  const v = args[i];
+  if (v === undefined) throw new ConnectError(`missing ${what}`, 3);
+  return v;
+}
+
+function codeName(code: number): string {
+  const names = [
+    "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+    "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+    "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED",
+  ];
+  return names[code] ?? String(code);
+}

@@ -1,0 +1,129 @@
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { LarderMetrics } from "../core/metrics.js";
+
+/** Options of {@link createOpsHandler}. */
+export interface OpsHandlerOptions {
+  /** Whether the server is SERVING; `/readyz` answers from it. Required. */
+  health: { readonly serving: boolean };
+  /** Metrics to serve at `metricsPath`. Default none (that path answers 404). */
+  metrics?: LarderMetrics | undefined;
+  /** Where metrics are served. Default "/metrics". */
+  metricsPath?: string;
+}
+
+/**
+ * A plain-HTTP handler for either protocol. Typed by the little it reads, so
+ * that it fits both Node's handlers and the Connect adapter's fallback.
+ */
+export type OpsHandler = (req: { readonly url?: string | undefined; readonly method?: string | undefined }, res: object) => void;
+
+/** The subset of both response APIs (HTTP/1.1 and HTTP/2 compat) used here. */
+interface PlainResponse {
+  writeHead(status: number, headers: Record<string, string>): unknown;
+  end(body?: string): unknown;
+}
+
+/**
+ * Answers the plain-HTTP paths next to the RPCs, over HTTP/1.1 and HTTP/2:
+ * `/healthz` (liveness: 200 while the process runs), `/readyz` (readiness:
+ * 200 while SERVING, else 503), metrics, and 404 for anything else. Mounted
+ * as the Connect adapter's fallback, so RPC paths never reach it.
+ */
+export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
+  const metricsPath = options.metricsPath ?? "/metrics";
+  const { health, metrics } = options;
+  return (req, res) => {
+    const out = res as unknown as PlainResponse;
+    const path = (req.url ?? "").split("?", 1)[0];
+    const known = path === "/healthz" || path === "/readyz" || (metrics !== undefined && path === metricsPath);
+    if (!known) {
+      out.writeHead(404, {});
+      out.end();
+      return;
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      out.writeHead(405, { allow: "GET, HEAD" });
+      out.end();
+      return;
+    }
+    const head = req.method === "HEAD";
+    if (path === "/healthz") {
+      send(out, 200, "ok\n", head);
+    } else if (path === "/readyz") {
+      send(out, health.serving ? 200 : 503, health.serving ? "SERVING\n" : "NOT_SERVING\n", head);
+    } else if (metrics !== undefined) {
+      sendMetrics(out, metrics, head);
+    }
+  };
+}
+
+/** Options of {@link serveMetrics}. */
+export interface MetricsServerOptions {
+  /** The port; 0 picks a free one. Required. */
+  port: number;
+  /** The bind address. Default "0.0.0.0". */
+  host?: string;
+  /** Where metrics are served. Default "/metrics". */
+  path?: string;
+}
+
+/** An HTTP server that serves only metrics. */
+export interface MetricsServer {
+  /** The bound port. */
+  readonly port: number;
+  /** Stops the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves metrics on a port of their own (HTTP/1.1, which is what Prometheus
+ * scrapes with), so that they can stay off the port clients can reach.
+ */
+export async function serveMetrics(metrics: LarderMetrics, options: MetricsServerOptions): Promise<MetricsServer> {
+  const path = options.path ?? "/metrics";
+  const server = http.createServer((req, res) => {
+    const out = res as unknown as PlainResponse;
+    if ((req.url ?? "").split("?", 1)[0] !== path) {
+      out.writeHead(404, {});
+      out.end();
+    } else if (req.method !== "GET" && req.method !== "HEAD") {
+      out.writeHead(405, { allow: "GET, HEAD" });
+      out.end();
+    } else {
+      sendMetrics(out, metrics, req.method === "HEAD");
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host ?? "0.0.0.0", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function send(res: PlainResponse, status: number, body: string, head: boolean): void {
+  res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store" });
+  res.end(head ? undefined : body);
+}
+
+function sendMetrics(res: PlainResponse, metrics: LarderMetrics, head: boolean): void {
+  metrics.render().then(
+    (text) => {
+      res.writeHead(200, { "content-type": metrics.contentType, "cache-control": "no-store" });
+      res.end(head ? undefined : text);
+    },
+    // A collector failing is a bug; the scraper sees a failed scrape, and no
+    // internal detail.
+    () => send(res, 500, "internal error\n", head),
+  );
+}

@@ -1,0 +1,160 @@
+/**
+ * Paging over a namespace's Redis keys for Keys and ListLocks: the MATCH
+ * pattern and cursor format, and the bounded SCAN loop that defines them.
+ */
+
+import { LarderError } from "../../core/errors.js";
+import { classEnd, escapeGlob } from "../glob.js";
+import type { ScriptDefinition } from "./scripts.js";
+
+const uint64Max = 2n ** 64n - 1n;
+/** Beyond this many wildcards, MATCH gets only the namespace prefix: Redis' matcher backtracks. */
+const maxMatchWildcards = 16;
+const cursorFormat = /^(0|[1-9][0-9]{0,19})(?::(0|[1-9][0-9]{0,19}):([0-9a-f]{40}))?$/;
+
+/**
+ * A Redis MATCH pattern that matches at least every key the glob matches by
+ * code point: `?` and classes become `*` (Redis would match one byte, not
+ * one character) and literals are escaped. Tokenizes exactly like
+ * `globToRegExp`, so the two agree on what is literal.
+ */
+export function matchSuperset(pattern: string): string {
+  const chars = Array.from(pattern);
+  let out = "";
+  let wildcards = 0;
+  let afterWildcard = false;
+  // Runs of wildcards collapse into one `*`; literals reset the run.
+  const wildcard = (): void => {
+    if (!afterWildcard) {
+      out += "*";
+      wildcards++;
+    }
+    afterWildcard = true;
+  };
+  const literal = (c: string): void => {
+    out += escapeGlob(c);
+    afterWildcard = false;
+  };
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] as string;
+    if (c === "*" || c === "?") {
+      wildcard();
+    } else if (c === "\\") {
+      const next = chars[i + 1];
+      literal(next ?? "\\");
+      if (next !== undefined) i++;
+    } else if (c === "[") {
+      const end = classEnd(chars, i + 1);
+      if (end < 0) {
+        literal("[");
+      } else {
+        wildcard();
+        i = end;
+      }
+    } else {
+      literal(c);
+    }
+  }
+  return wildcards > maxMatchWildcards ? "*" : out;
+}
+
+/**
+ * Splits an opaque Keys cursor into a SCAN cursor and, inside a split SCAN
+ * range, that range's end and the hash of the last key returned.
+ */
+export function parseKeysCursor(cursor: string): [string, string, string] {
+  if (cursor === "") return ["0", "", ""];
+  const m = cursorFormat.exec(cursor);
+  const scan = m?.[1];
+  const end = m?.[2];
+  if (m === null || scan === undefined || BigInt(scan) > uint64Max || (end !== undefined && BigInt(end) > uint64Max)) {
+    throw new LarderError("invalidArgument", "cursor: malformed; pass the next_cursor of the previous page");
+  }
+  return [scan, end ?? "", m[3] ?? ""];
+}
+
+/**
+ * The paging loop of Keys and ListLocks, as a Lua function `scan_page()`.
+ * KEYS: seq (only so that Cluster routes the script to the namespace's
+ * node). ARGV: MATCH pattern, redis cursor, resume next cursor or "", resume
+ * hash or "", limit, SCAN COUNT, most SCAN calls. Returns [next cursor, keys].
+ *
+ * The SCAN loop is bounded so that a huge keyspace never blocks Redis; a
+ * short page with a cursor is a valid answer. A page ends on a SCAN range
+ * boundary whenever it can, so the next page starts from a plain cursor: a
+ * batch that overflows the page is walked again with COUNT 1 (the keyspace
+ * cannot change inside the script) and the page stops before the range
+ * that does not fit. Only when one such small range alone holds more keys
+ * than the page are its keys split, in SHA-1 order, and the cursor becomes
+ * `<cursor>:<range end>:<last hash>`. The next page rescans that range and
+ * skips hashes up to the last one, but only if the range still ends at the
+ * same cursor: otherwise keys deleted or added meanwhile changed what the
+ * range covers, and it is returned whole (duplicates, never losses).
+ */
+export const scanPage = `
+local function scan_page()
+local match, cursor, resumeEnd, after = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local limit, count, budget = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local out = {}
+local function scan(c, n)
+  local r = redis.call('SCAN', c, 'MATCH', match, 'COUNT', n)
+  return r[1], r[2]
+end
+local function append(batch)
+  for _, k in ipairs(batch) do out[#out + 1] = k end
+end
+-- Only called on an empty page, with more keys than the page holds.
+local function split(c, rangeEnd, batch)
+  local tagged = {}
+  for _, k in ipairs(batch) do tagged[#tagged + 1] = {redis.sha1hex(k), k} end
+  table.sort(tagged, function(a, b) return a[1] < b[1] end)
+  for i = 1, limit do out[#out + 1] = tagged[i][2] end
+  return {c .. ':' .. rangeEnd .. ':' .. tagged[limit][1], out}
+end
+if after ~= '' then
+  local nextc, batch = scan(cursor, 1)
+  if nextc == resumeEnd then
+    local rest = {}
+    for _, k in ipairs(batch) do
+      if redis.sha1hex(k) > after then rest[#rest + 1] = k end
+    end
+    batch = rest
+  end
+  if #batch > limit then return split(cursor, nextc, batch) end
+  append(batch)
+  cursor = nextc
+  if cursor == '0' then return {'', out} end
+end
+for _ = 1, budget do
+  local nextc, batch = scan(cursor, count)
+  if #out + #batch > limit then
+    local c = cursor
+    while c ~= nextc do
+      local n1, b1 = scan(c, 1)
+      if #out + #b1 > limit then
+        if #out > 0 then return {c, out} end
+        return split(c, n1, b1)
+      end
+      append(b1)
+      c = n1
+      if c == '0' then return {'', out} end
+    end
+  else
+    append(batch)
+  end
+  cursor = nextc
+  if cursor == '0' then return {'', out} end
+  if #out >= limit then break end
+end
+return {cursor, out}
+end
+`;
+
+/** The Keys script; see {@link scanPage}. Returns [next cursor, keys]. */
+export const keysScript: ScriptDefinition = {
+  numberOfKeys: 1,
+  readOnly: true,
+  lua: `${scanPage}
+return scan_page()
+`,
+};

@@ -1,0 +1,74 @@
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import { callerKey } from "../auth.js";
+import { CacheService } from "../../gen/larder/v1/cache_pb.js";
+import type { CacheServiceHandler, CallContext } from "../../service/cache-service.js";
+
+/**
+ * Adapts the transport-agnostic {@link CacheServiceHandler} to connect-node:
+ * the caller that the request gate left in the context values becomes the
+ * call's namespace.
+ */
+export function connectCacheService(service: CacheServiceHandler): ServiceImpl<typeof CacheService> {
+  const c = (ctx: HandlerContext): CallContext => ({
+    namespace: namespaceOf(ctx),
+    signal: ctx.signal,
+    timeoutMs: () => ctx.timeoutMs(),
+  });
+  return {
+    get: (req, ctx) => service.get(req, c(ctx)),
+    set: (req, ctx) => service.set(req, c(ctx)),
+    has: (req, ctx) => service.has(req, c(ctx)),
+    delete: (req, ctx) => service.delete(req, c(ctx)),
+    extend: (req, ctx) => service.extend(req, c(ctx)),
+    keys: (req, ctx) => service.keys(req, c(ctx)),
+    getMany: (req, ctx) => service.getMany(req, c(ctx)),
+    setMany: (req, ctx) => service.setMany(req, c(ctx)),
+    increment: (req, ctx) => service.increment(req, c(ctx)),
+    lock: (req, ctx) => service.lock(req, c(ctx)),
+    unlock: (req, ctx) => service.unlock(req, c(ctx)),
+    extendLock: (req, ctx) => service.extendLock(req, c(ctx)),
+    checkLock: (req, ctx) => service.checkLock(req, c(ctx)),
+    listLocks: (req, ctx) => service.listLocks(req, c(ctx)),
+    runCommand: (req, ctx) => service.runCommand(req, c(ctx)),
+    listCommandEvents: (req, ctx) => service.listCommandEvents(req, c(ctx)),
+  };
+}
+
+/** One unary method of `larder.v1.CacheService`, callable without connect-node. */
+export interface UnaryMethod {
+  readonly desc: DescMethod;
+  /** Runs the service method; resolves to the response's init shape. */
+  readonly call: (req: MessageShape<DescMessage>, ctx: CallContext) => Promise<MessageInitShape<DescMessage>>;
+}
+
+/**
+ * The unary methods of the service by gRPC path
+ * (`/larder.v1.CacheService/Get`), for transports that route themselves.
+ */
+export function unaryMethods(service: CacheServiceHandler): ReadonlyMap<string, UnaryMethod> {
+  // Every method of the handler takes (request, CallContext), so the
+  // table can look them up by the descriptors' local names.
+  const impl = service as unknown as Record<
+    string,
+    ((req: MessageShape<DescMessage>, ctx: CallContext) => Promise<MessageInitShape<DescMessage>>) | undefined
+  >;
+  const table = new Map<string, UnaryMethod>();
+  for (const desc of CacheService.methods) {
+    if (desc.methodKind !== "unary") continue;
+    const fn = impl[desc.localName];
+    if (typeof fn !== "function") continue;
+    table.set(`/${CacheService.typeName}/${desc.name}`, { desc, call: fn.bind(service) });
+  }
+  return table;
+}
+
+function namespaceOf(ctx: HandlerContext): string {
+  const caller = ctx.values.get(callerKey);
+  if (caller === undefined) {
+    // Only reachable when the service is mounted without the request gate,
+    // which is a wiring bug, not a client error.
+    throw new Error("no caller in context: mount the CacheService with the Larder request gate");
+  }
+  return caller.namespace;
+}

@@ -1,0 +1,182 @@
+import type * as http2 from "node:http2";
+import { fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { CallRecord } from "../call-pipeline.js";
+import { unaryMethods, type UnaryMethod } from "../connect/routes.js";
+import { CacheService } from "../../gen/larder/v1/cache_pb.js";
+import { binaryEncoder } from "./binary-encoder.js";
+import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessage } from "./frames.js";
+import { encodeGrpcMessage } from "./message.js";
+import { LightCallContext } from "../call-context.js";
+import { routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
+
+/**
+ * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
+ * returns false, untouched, for every other stream.
+ */
+export type StreamHandler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => boolean;
+
+/** Options of {@link createGrpcFastPath}. */
+export type GrpcFastPathOptions = UnaryPathOptions;
+
+const prefix = `/${CacheService.typeName}/`;
+const okHeaders = { ":status": 200, "content-type": "application/grpc", "grpc-accept-encoding": "gzip" };
+const okTrailers = { "grpc-status": "0" };
+// No Date header: gRPC clients do not read it, and it costs a formatted date
+// per answer. node:http2 honours `sendDate` here although @types/node omits it.
+const okOptions: http2.ServerStreamResponseOptions = { waitForTrailers: true, ...{ sendDate: false } };
+
+/**
+ * Serves unary `larder.v1.CacheService` calls over plain gRPC on node:http2's
+ * stream API, without connect-node: its per-call AbortController, async
+ * iterators and request/response objects were most of the CPU of a Get
+ * (profiled in issue #7). The caller, errors, metrics and logs go through
+ * the same {@link CallPipeline} and the same service as every other
+ * transport. gRPC-Web, Connect, other compressions and every other service
+ * are left to connect-node.
+ */
+export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler {
+  const methods = unaryMethods(options.service);
+  return (stream, headers) => {
+    const type = headers["content-type"];
+    if (type !== "application/grpc" && type !== "application/grpc+proto") return false;
+    const path = headers[":path"];
+    if (headers[":method"] !== "POST" || path === undefined || !path.startsWith(prefix)) return false;
+    const encoding = headers["grpc-encoding"];
+    if (encoding !== undefined && encoding !== "identity" && encoding !== "gzip") return false;
+    const method = methods.get(path);
+    stream.on("error", ignore);
+    if (method === undefined) {
+      // What connect-node's router answers too, for a method it does not know.
+      answerError(stream, new ConnectError(`${path.slice(1)} is not implemented`, Code.Unimplemented));
+      return true;
+    }
+    serve(stream, headers, method, options);
+    return true;
+  };
+}
+
+/** Where a stream keeps its {@link FastCall}, so that its listeners can be shared functions. */
+function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, method: UnaryMethod, options: GrpcFastPathOptions): void {
+  const started = performance.now();
+  const name = method.desc.name;
+  let call: FastCall;
+  try {
+    const caller = options.pipeline.resolveCaller(name, (h) => headerValue(headers, h));
+    const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
+    const ctx = new LightCallContext(caller.namespace, timeoutMs === undefined ? undefined : started + timeoutMs);
+    const record: CallRecord = { service: CacheService.typeName, method: name, protocol: "grpc", started, namespace: caller.namespace };
+    call = new FastCall(stream, headers, method, options, record, ctx);
+  } catch (err) {
+    const record: CallRecord = { service: CacheService.typeName, method: name, protocol: "grpc", started, namespace: undefined };
+    answerError(stream, options.pipeline.failed(record, err));
+    return;
+  }
+  routeCallEvents(call, stream, stream);
+  call.startTimer();
+}
+
+function sendOkTrailers(this: http2.ServerHttp2Stream): void {
+  this.sendTrailers(okTrailers);
+}
+
+/** One unary call on the fast path, from its first byte to its answer. */
+class FastCall extends UnaryCall {
+  constructor(
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly headers: http2.IncomingHttpHeaders,
+    private readonly method: UnaryMethod,
+    private readonly options: GrpcFastPathOptions,
+    call: CallRecord,
+    ctx: LightCallContext,
+  ) {
+    super(options.pipeline, call, ctx);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.done) return;
+    this.received += chunk.length;
+    try {
+      checkBodySize(this.received, this.options.maxRequestBytes);
+      this.chunks.push(chunk);
+    } catch (err) {
+      this.chunks.length = 0;
+      this.fail(err);
+    }
+  }
+
+  end(): void {
+    if (this.done) return;
+    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
+    this.run(body)
+      .then(
+        (answer) => this.answer(answer),
+        (err: unknown) => this.fail(err),
+      )
+      // Only reachable if recording an answered call threw: the client has
+      // its answer, and the process must not die of an unhandled rejection.
+      .catch((err: unknown) => this.fail(err));
+  }
+
+  private async run(body: Buffer): Promise<{ frame: Buffer; res: object } | undefined> {
+    const { method, options } = this;
+    const raw = readUnaryMessage(body, encodingOf(this.headers), options.maxRequestBytes);
+    // Only a compressed body needs to wait for gunzip.
+    const data = raw instanceof Promise ? await raw : raw;
+    let req;
+    try {
+      req = fromBinary(method.desc.input, data);
+    } catch (err) {
+      throw new ConnectError(`parse binary: ${err instanceof Error ? err.message : String(err)}`, Code.Internal);
+    }
+    const init = await method.call(req, this.ctx);
+    if (this.done) return undefined;
+    // Encoded straight from the init shape: creating the message first cost
+    // as much as encoding it (four Timestamps per entry).
+    return { frame: frameOf(binaryEncoder(method.desc.output)(init, frameHeadroom)), res: init };
+  }
+
+  private answer(answer: { frame: Buffer; res: object } | undefined): void {
+    if (answer === undefined || !this.finish()) return;
+    const stream = this.stream;
+    if (stream.destroyed || stream.closed) {
+      this.pipeline.canceled(this.call);
+      return;
+    }
+    stream.respond(okHeaders, okOptions);
+    stream.once("wantTrailers", sendOkTrailers);
+    stream.end(answer.frame);
+    this.pipeline.succeeded(this.call, answer.res);
+  }
+
+  protected fail(err: unknown): void {
+    if (this.finish()) answerError(this.stream, this.pipeline.failed(this.call, err));
+  }
+}
+
+/** Answers a call with only trailers (the gRPC "trailers-only" response), as every error is. */
+function answerError(stream: http2.ServerHttp2Stream, err: ConnectError): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  stream.respond(
+    {
+      ":status": 200,
+      "content-type": "application/grpc",
+      "grpc-status": String(err.code),
+      "grpc-message": encodeGrpcMessage(err.rawMessage),
+    },
+    { endStream: true },
+  );
+}
+
+function encodingOf(headers: http2.IncomingHttpHeaders): string | undefined {
+  const value = headers["grpc-encoding"];
+  return typeof value === "string" ? value : undefined;
+}
+
+function headerValue(headers: http2.IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+function ignore(): void {}
