@@ -89,7 +89,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     options.commandRunner ??
     createCommandRunner({
       commands: options.commands,
-      store: options.store,
+      store,
       logger,
       metrics,
       maxResponseBytes: options.limits?.maxCommandResponseBytes ?? defaultLimits.maxCommandResponseBytes,

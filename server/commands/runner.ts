@@ -1,7 +1,7 @@
 import { LarderError } from "../core/errors.js";
 import type { Logger } from "../core/logger.js";
 import { noopServiceMetrics, type ServiceMetrics } from "../core/metrics.js";
-import type { CommandEventRecord, CommandStateStore } from "../store/command-state.js";
+import type { CommandEventRecord, CommandState } from "../store/command-state.js";
 import type { CommandDefinition } from "./definitions.js";
 import { fetchUpstream, UpstreamFailure, type UpstreamResponse } from "./fetch-upstream.js";
 import { commandIdentity } from "./identity.js";
@@ -30,7 +30,7 @@ export interface CommandRunnerOptions {
   /** Namespace, then command name. */
   definitions: ReadonlyMap<string, ReadonlyMap<string, CommandDefinition>>;
   /** The shared state machine's storage. */
-  state: CommandStateStore;
+  state: CommandState;
   logger: Logger;
   metrics?: ServiceMetrics;
   /** Resolves upstream host names for the address check. Default: the system resolver. */
@@ -40,7 +40,7 @@ export interface CommandRunnerOptions {
 /**
  * Runs configured commands with the cache-fallback state machine of the
  * spec (§5). All state (cached responses, fallback mode, the run counter,
- * events, single-flight leases) lives in the {@link CommandStateStore}, so
+ * events, single-flight leases) lives in the {@link CommandState}, so
  * that several server instances behave as one.
  */
 export class CommandRunner {

@@ -1,5 +1,5 @@
 import { LarderError } from "../core/errors.js";
-import type { CommandStateStore } from "../store/command-state.js";
+import type { CommandState } from "../store/command-state.js";
 
 type Outcome<T> = { ok: T } | { error: { kind: LarderError["kind"]; message: string } };
 
@@ -16,7 +16,7 @@ export class SingleFlight<T> {
   private readonly local = new Map<string, Promise<T>>();
 
   /** @param state where leases and outcomes are shared. */
-  constructor(private readonly state: CommandStateStore) {}
+  constructor(private readonly state: CommandState) {}
 
   /**
    * Runs `work` unless an identical run is in flight here or on another

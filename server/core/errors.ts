@@ -83,14 +83,6 @@ export function limitExceeded(field: string, problem: string): LarderError {
 }
 
 /**
- * The gRPC code for a {@link LarderError} kind, for transports that do not go
- * through {@link toConnectError}.
- */
-export function codeForKind(kind: ErrorKind): Code {
-  return codeOf[kind];
-}
-
-/**
  * Turns anything thrown while serving a call into a ConnectError that is safe
  * to send: Larder's own errors keep their message, ConnectErrors pass through,
  * and anything else becomes INTERNAL with a generic message, so that no stack

@@ -5,7 +5,7 @@ import { timestampFromMs, type TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { listCommandEventsRpc, runCommandRpc } from "../commands/rpc.js";
 import type { CommandRunner } from "../commands/runner.js";
 import { invalidArgument, limitExceeded } from "../core/errors.js";
-import type { CacheService, SetRequest, SetResponseSchema } from "../gen/larder/v1/cache_pb.js";
+import { SetMode, type CacheService, type SetRequest, type SetResponseSchema } from "../gen/larder/v1/cache_pb.js";
 import { ExtendLockStatus, UnlockStatus, type LockHolderSchema } from "../gen/larder/v1/lock_pb.js";
 import type { EntryMetadataSchema, ValueSchema } from "../gen/larder/v1/value_pb.js";
 import { defaultLimits, defaultTtlPolicy, describeMs, type Limits, type TtlPolicy } from "../core/limits.js";
@@ -36,7 +36,7 @@ export interface CacheServiceOptions {
   ttlPolicy?: Partial<TtlPolicy>;
   /** Per-namespace overrides of the TTL policy. Default none. */
   namespacePolicies?: Readonly<Record<string, Partial<TtlPolicy>>>;
-  /** Where lock (and later RunCommand) events are counted. Default: nowhere. */
+  /** Where lock and RunCommand events are counted. Default: nowhere. */
   serviceMetrics?: ServiceMetrics;
   /** Runs the configured commands; without one, every command is undefined. */
   commandRunner?: CommandRunner | undefined;
@@ -64,8 +64,8 @@ type Res<M extends keyof Impl> = Promise<Awaited<ReturnType<Impl[M]>>>;
  * The logic of `larder.v1.CacheService`: validation, defaults and mapping
  * between wire messages and the store. It knows nothing about transports:
  * the caller's namespace arrives in a {@link CallContext}, errors leave as
- * {@link LarderError}, and the store is injected. `connectCacheService`
- * adapts it to connect-node.
+ * {@link LarderError}, and the store is injected. Transports reach it
+ * through the method table of ./methods.ts.
  */
 export class CacheServiceHandler {
   /** The limits in force. */
@@ -290,15 +290,15 @@ export class CacheServiceHandler {
 
 function writeCondition(req: SetRequest): WriteCondition {
   switch (req.mode) {
-    case 0:
-    case 1:
+    case SetMode.UNSPECIFIED:
+    case SetMode.ALWAYS:
       if (req.ifVersion !== 0n) throw invalidArgument("if_version", "is only allowed with SET_MODE_IF_VERSION");
       return { mode: "always" };
-    case 2:
+    case SetMode.IF_ABSENT:
       return { mode: "ifAbsent" };
-    case 3:
+    case SetMode.IF_PRESENT:
       return { mode: "ifPresent" };
-    case 4:
+    case SetMode.IF_VERSION:
       if (req.ifVersion <= 0n) throw invalidArgument("if_version", "must be positive with SET_MODE_IF_VERSION");
       return { mode: "ifVersion", version: Number(req.ifVersion) };
     default:

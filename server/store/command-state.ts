@@ -38,7 +38,7 @@ export type FlightState =
   | { readonly state: "gone" };
 
 /** The RunCommand state of one backend. */
-export interface CommandStateStore {
+export interface CommandState {
   /**
    * Decides one run. Out of fallback: "cached" when a response younger than
    * `freshMs` exists, else "live". In fallback: counts the run, and answers
@@ -82,16 +82,4 @@ export interface CommandStateStore {
 
   /** Where the flight with `token` stands. */
   flight(ns: string, id: string, token: string): Promise<FlightState>;
-}
-
-/** A store that can hand out its RunCommand state; see {@link commandStateOf}. */
-export interface HasCommandState {
-  /** The RunCommand state kept in the same backend. */
-  commandState(): CommandStateStore;
-}
-
-/** The RunCommand state of a store, when the store keeps one. */
-export function commandStateOf(store: object): CommandStateStore | undefined {
-  const s = store as Partial<HasCommandState>;
-  return typeof s.commandState === "function" ? s.commandState() : undefined;
 }

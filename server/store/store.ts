@@ -6,9 +6,18 @@
  * All times are milliseconds since the Unix epoch, taken from the store's own
  * clock (Redis' TIME for Redis, so that every server instance agrees).
  */
+
+import type { CommandState } from "./command-state.js";
 export interface Store {
   /** A short name for logs and metrics: "memory" or "redis". */
   readonly kind: string;
+
+  /**
+   * RunCommand's shared state (cached responses, fallback mode, events,
+   * single-flight leases), kept in this backend so that every server
+   * instance sharing it sees one state per command identity.
+   */
+  readonly commandState: CommandState;
 
   /**
    * Reads one entry and records the read time. With `touchTtlMs`, a hit also

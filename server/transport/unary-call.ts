@@ -1,7 +1,10 @@
 import type { EventEmitter } from "node:events";
-import type { CallPipeline, CallRecord } from "./call-pipeline.js";
-import type { LightCallContext } from "./call-context.js";
+import type { IncomingHttpHeaders } from "node:http";
+import type { ConnectError } from "@connectrpc/connect";
+import { CacheService } from "../gen/larder/v1/cache_pb.js";
 import type { CacheServiceHandler } from "../service/cache-service.js";
+import type { CallPipeline, CallRecord } from "./call-pipeline.js";
+import { LightCallContext } from "./call-context.js";
 
 /** Options of the handlers that serve unary calls without connect-node. */
 export interface UnaryPathOptions {
@@ -105,3 +108,51 @@ export abstract class UnaryCall implements CallEvents {
     return true;
   }
 }
+
+/** A call let in by the request gate, or the error that refused it. */
+export type Admission =
+  | { readonly record: CallRecord; readonly ctx: LightCallContext }
+  | { readonly refused: ConnectError };
+
+/**
+ * Runs the request gate for a call that routes itself, before its body is
+ * read (as connect-node does), so that a refused call is never parsed.
+ * @param method the method's name, e.g. "Get".
+ * @param protocol the protocol label of metrics and logs.
+ * @param headers the request headers (HTTP/1.1 and HTTP/2 share the shape).
+ * @param started `performance.now()` when the call arrived.
+ * @param timeoutMs reads the call's timeout, in ms; it may throw for a malformed one.
+ */
+export function admitCall(
+  pipeline: CallPipeline,
+  method: string,
+  protocol: string,
+  headers: IncomingHttpHeaders,
+  started: number,
+  timeoutMs: () => number | undefined,
+): Admission {
+  try {
+    const caller = pipeline.resolveCaller(method, (h) => headerValue(headers, h));
+    const ms = timeoutMs();
+    const ctx = new LightCallContext(caller.namespace, ms === undefined ? undefined : started + ms);
+    return { record: { service: CacheService.typeName, method, protocol, started, namespace: caller.namespace }, ctx };
+  } catch (err) {
+    const record: CallRecord = { service: CacheService.typeName, method, protocol, started, namespace: undefined };
+    return { refused: pipeline.failed(record, err) };
+  }
+}
+
+/** One request header as a string, repeated values joined as HTTP joins them; null when absent. */
+function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(", ") : value;
+}
+
+/**
+ * An "error" listener that drops the error: a socket error on a call's
+ * stream or response also closes it, which the call handles as the client
+ * going away, and an emitter without an "error" listener would crash the
+ * process instead.
+ */
+export function ignoreError(): void {}

@@ -3,12 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import { parseCommands, type CommandsConfig } from "../../server/commands/definitions.js";
 import { CommandRunner } from "../../server/commands/runner.js";
 import type { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import { createLogger } from "../../server/core/logger.js";
-import type { LarderServer } from "../../server/app/server.js";
-import { commandStateOf, type CommandStateStore } from "../../server/store/command-state.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
-import { createRedisStore } from "../../server/store/redis/redis-store.js";
-import type { Store } from "../../server/store/store.js";
+import { createLogger, createMemoryStore, createRedisStore, type LarderServer, type Store } from "../../server/index.js";
 import { cacheClient, startLarder, type StoreKind } from "../harness/larder.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 import { startUpstream, type TestUpstream } from "./upstream.js";
@@ -89,19 +84,12 @@ export function useCommandSuite(kind: StoreKind, instances = 1): CommandSuite {
     if (kind === "redis") redis = await startRedis();
     const prefix = `larder-cmd-${Math.random().toString(36).slice(2, 8)}`;
     for (let i = 0; i < instances; i++) {
-      let store: Store;
-      let state: CommandStateStore;
-      if (kind === "memory") {
-        store = createMemoryStore({ now: () => Date.now() + suite.offsetMs });
-        state = commandStateOf(store) as CommandStateStore;
-      } else {
-        store = createRedisStore({ url: redis?.url ?? "", keyPrefix: prefix });
-        state = (store as unknown as { commandState(o: { clockOffsetMs: () => number }): CommandStateStore }).commandState({
-          clockOffsetMs: () => suite.offsetMs,
-        });
-      }
+      const store: Store =
+        kind === "memory"
+          ? createMemoryStore({ now: () => Date.now() + suite.offsetMs })
+          : createRedisStore({ url: redis?.url ?? "", keyPrefix: prefix, commandClockOffsetMs: () => suite.offsetMs });
       const logger = createLogger({ level: "info", write: (l) => suite.logs.push(l) });
-      const runner = new CommandRunner({ definitions, state, logger });
+      const runner = new CommandRunner({ definitions, state: store.commandState, logger });
       suite.instances.push({ server: await startLarder(store, { commandRunner: runner }), store });
     }
   }, 30_000);

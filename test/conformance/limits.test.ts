@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { hashApiKey } from "../../server/transport/auth.js";
+import { hashApiKey } from "../../server/index.js";
 import type { SetMode } from "../../server/gen/larder/v1/cache_pb.js";
 import { storeKinds } from "../harness/larder.js";
 import { expectCode, json, useLarder } from "../harness/fixture.js";

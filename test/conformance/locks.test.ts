@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code, type Client } from "@connectrpc/connect";
-import { hashApiKey } from "../../server/transport/auth.js";
+import { hashApiKey } from "../../server/index.js";
 import { SetMode, type CacheService } from "../../server/gen/larder/v1/cache_pb.js";
 import { ExtendLockStatus, UnlockStatus } from "../../server/gen/larder/v1/lock_pb.js";
 import { freshNamespace, storeKinds } from "../harness/larder.js";

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect } from "vitest";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import type { LarderServer, LarderServerOptions } from "../../server/app/server.js";
+import type { LarderServer, LarderServerOptions } from "../../server/index.js";
 import { cacheClient, freshNamespace, makeStore, startLarder, type CacheClientOptions, type StoreKind } from "./larder.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
 

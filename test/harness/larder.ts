@@ -2,11 +2,7 @@ import { randomUUID } from "node:crypto";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import { createLogger } from "../../server/core/logger.js";
-import { createLarderServer, type LarderServer, type LarderServerOptions } from "../../server/app/server.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
-import { createRedisStore } from "../../server/store/redis/redis-store.js";
-import type { Store } from "../../server/store/store.js";
+import { createLarderServer, createLogger, createMemoryStore, createRedisStore, type LarderServer, type LarderServerOptions, type Store } from "../../server/index.js";
 
 /** The stores every conformance suite runs against. */
 export const storeKinds = ["memory", "redis"] as const;

@@ -1,4 +1,4 @@
-import type { Store } from "../../server/store/store.js";
+import type { Store } from "../../server/index.js";
 
 /**
  * A store that behaves like `store` except for the methods given, e.g. a

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, it } from "vitest";
-import type { LarderServer } from "../../server/app/server.js";
+import type { LarderServer } from "../../server/index.js";
 import { freshNamespace, makeStore, startLarder, storeKinds } from "../harness/larder.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
-import type { StoredValue } from "../../server/store/store.js";
+import { createMemoryStore, type StoredValue } from "../../server/index.js";
 
 const value = (s: string): StoredValue => ({ kind: "json", json: JSON.stringify(s) });
 const always = { mode: "always" } as const;

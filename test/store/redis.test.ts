@@ -1,10 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LarderError } from "../../server/core/errors.js";
+import { createRedisStore, type Expiry, LarderError, type Store, type StoredValue } from "../../server/index.js";
 import { matchSuperset } from "../../server/store/redis/scripts.js";
-import { createRedisStore } from "../../server/store/redis/redis-store.js";
-import type { Expiry, Store, StoredValue } from "../../server/store/store.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 
 const json = (text: string): StoredValue => ({ kind: "json", json: text });
@@ -45,7 +43,7 @@ async function listAll(ns: string, pattern: string, limit: number): Promise<stri
 
 beforeAll(async () => {
   server = await startRedis();
-  store = createRedisStore({ url: server.url, commandTimeoutMs: 1000 });
+  store = createRedisStore({ url: server.url, callTimeoutMs: 1000 });
   raw = new Redis(server.url);
   raw.on("error", () => {});
   await store.ping();
@@ -368,7 +366,7 @@ describe("redis store", () => {
   });
 
   it("fails as unavailable when Redis was never reachable", async () => {
-    const down = createRedisStore({ url: "redis://127.0.0.1:1", commandTimeoutMs: 500 });
+    const down = createRedisStore({ url: "redis://127.0.0.1:1", callTimeoutMs: 500 });
     try {
       const started = Date.now();
       await expectKind(down.get("ns", "k"), "unavailable");

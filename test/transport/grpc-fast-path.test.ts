@@ -3,7 +3,7 @@ import * as http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
-import { hashApiKey } from "../../server/transport/auth.js";
+import { createMemoryStore, hashApiKey, type LarderServer } from "../../server/index.js";
 import {
   GetRequestSchema,
   GetResponseSchema,
@@ -11,8 +11,6 @@ import {
   SetResponseSchema,
 } from "../../server/gen/larder/v1/cache_pb.js";
 import { LockRequestSchema, LockResponseSchema } from "../../server/gen/larder/v1/lock_pb.js";
-import type { LarderServer } from "../../server/app/server.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
 import { json, sleep } from "../harness/fixture.js";
 import { freshNamespace, startLarder } from "../harness/larder.js";
 import { overrideStore } from "../harness/store-override.js";

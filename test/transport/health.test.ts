@@ -8,9 +8,7 @@ import {
   type HealthCheckRequest,
   type HealthCheckResponse,
 } from "../../server/gen/grpc/health/v1/health_pb.js";
-import { hashApiKey } from "../../server/transport/auth.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
-import type { Store } from "../../server/store/store.js";
+import { createMemoryStore, hashApiKey, type Store } from "../../server/index.js";
 import { cacheClient, freshNamespace, startLarder } from "../harness/larder.js";
 import { json, sleep, useLarder } from "../harness/fixture.js";
 import { overrideStore } from "../harness/store-override.js";

@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { hashApiKey } from "../../server/transport/auth.js";
-import { loadConfig } from "../../server/app/config.js";
-import { createLogger, type LogLevel } from "../../server/core/logger.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
+import { createLogger, createMemoryStore, hashApiKey, loadConfig, type LogLevel } from "../../server/index.js";
 import { cacheClient, startLarder } from "../harness/larder.js";
 import { expectCode, json } from "../harness/fixture.js";
 import { overrideStore } from "../harness/store-override.js";

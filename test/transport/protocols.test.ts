@@ -12,8 +12,7 @@ import {
   SetRequestSchema,
   SetResponseSchema,
 } from "../../server/gen/larder/v1/cache_pb.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
-import type { LarderServer } from "../../server/app/server.js";
+import { createMemoryStore, type LarderServer } from "../../server/index.js";
 import { cacheClient, freshNamespace, startLarder, type Protocol } from "../harness/larder.js";
 import { expectCode, json } from "../harness/fixture.js";
 

@@ -8,9 +8,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import * as v1 from "../../server/gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../server/gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import { hashApiKey } from "../../server/transport/auth.js";
-import type { LarderServer } from "../../server/app/server.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
+import { createMemoryStore, hashApiKey, type LarderServer } from "../../server/index.js";
 import { cacheClient, freshNamespace, startLarder } from "../harness/larder.js";
 import { expectCode } from "../harness/fixture.js";
 

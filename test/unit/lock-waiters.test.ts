@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import { LockWaiters } from "../../server/service/lock-waiters.js";
-import { createMemoryStore } from "../../server/store/memory/memory-store.js";
-import type { Store } from "../../server/store/store.js";
+import { createMemoryStore, type Store } from "../../server/index.js";
 
 /** A memory store that counts lock attempts. */
 function countingStore(now?: () => number): { store: Store; attempts: () => number } {

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
-import { hashApiKey } from "../../../server/transport/auth.js";
-import type { LarderServer } from "../../../server/app/server.js";
+import { hashApiKey, type LarderServer } from "../../../server/index.js";
 import { Code, createCache, LarderError, LockNotAcquiredError, type Cache, type CacheOptions } from "../src/index.js";
 import { freshNamespace, makeStore, startLarder, storeKinds } from "../../../test/harness/larder.js";
 import { startRedis, type RedisServer } from "../../../test/harness/redis-server.js";

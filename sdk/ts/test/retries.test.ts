@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Interceptor, Transport } from "@connectrpc/connect";
-import type { LarderServer } from "../../../server/app/server.js";
+import type { LarderServer } from "../../../server/index.js";
 import { createCache, Code, type Cache } from "../src/index.js";
 import { freshNamespace, makeStore, startLarder, transportFor } from "../../../test/harness/larder.js";
 import { freePort } from "../../../test/harness/redis-server.js";

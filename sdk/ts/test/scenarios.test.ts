@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { LarderServer } from "../../../server/app/server.js";
+import type { LarderServer } from "../../../server/index.js";
 import { createCache, LarderError, type Cache, type LockHandle } from "../src/index.js";
 import { freshNamespace, makeStore, startLarder, storeKinds } from "../../../test/harness/larder.js";
 import { startRedis, type RedisServer } from "../../../test/harness/redis-server.js";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type {
   CommandDecision,
   CommandEventRecord,
-  CommandStateStore,
+  CommandState,
   FlightState,
   StoredCommandResponse,
 } from "../command-state.js";
@@ -22,7 +22,7 @@ const maxEvents = 10_000;
  * here only spans one process, which is all a memory store can serve.
  * @param now the clock, shared with the memory store so that tests move both.
  */
-export function createMemoryCommandState(now: () => number = Date.now): CommandStateStore {
+export function createMemoryCommandState(now: () => number = Date.now): CommandState {
   const states = new Map<string, IdentityState>();
   const events = new Map<string, CommandEventRecord[]>();
   const leases = new Map<string, { token: string; until: number }>();

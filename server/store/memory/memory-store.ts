@@ -1,5 +1,5 @@
 import { LarderError } from "../../core/errors.js";
-import type { CommandStateStore } from "../command-state.js";
+import type { CommandState } from "../command-state.js";
 import { globToRegExp } from "../glob.js";
 import { createMemoryCommandState } from "./command-state.js";
 import { MemoryLocks, parsePositionCursor } from "./locks.js";
@@ -53,6 +53,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): Store {
 
 class MemoryStore implements Store {
   readonly kind = "memory";
+  readonly commandState: CommandState;
   private readonly namespaces = new Map<string, Namespace>();
   private readonly maxEntries: number;
   private readonly maxBytes: number;
@@ -60,7 +61,6 @@ class MemoryStore implements Store {
   private readonly sweeper: NodeJS.Timeout;
   private readonly locks: MemoryLocks;
   private sweepCursor: Iterator<Slot> | undefined;
-  private commands: CommandStateStore | undefined;
   private head: Slot | undefined;
   private tail: Slot | undefined;
   private count = 0;
@@ -71,6 +71,7 @@ class MemoryStore implements Store {
     this.maxBytes = options.maxBytes ?? 256 * 1024 * 1024;
     this.now = options.now ?? Date.now;
     this.locks = new MemoryLocks(this.now);
+    this.commandState = createMemoryCommandState(this.now);
     this.sweeper = setInterval(() => this.sweep(), options.sweepIntervalMs ?? 1000);
     this.sweeper.unref();
   }
@@ -234,11 +235,6 @@ class MemoryStore implements Store {
 
   ping(): Promise<void> {
     return Promise.resolve();
-  }
-
-  /** RunCommand state on this store's clock (see command-store.ts). */
-  commandState(): CommandStateStore {
-    return (this.commands ??= createMemoryCommandState(this.now));
   }
 
   close(): Promise<void> {

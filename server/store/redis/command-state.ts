@@ -3,7 +3,7 @@ import type { Cluster, Redis } from "ioredis";
 import type {
   CommandDecision,
   CommandEventRecord,
-  CommandStateStore,
+  CommandState,
   FlightState,
   StoredCommandResponse,
 } from "../command-state.js";
@@ -119,7 +119,7 @@ type Commands = Record<keyof typeof scripts, Fn>;
  * namespace's hash tag (`…:c:<id>` state hash, `…:cev` event sorted set,
  * `…:cl:<id>` single-flight lease, `…:cr:<token>` its outcome).
  */
-export function createRedisCommandState(options: RedisCommandStateOptions): CommandStateStore {
+export function createRedisCommandState(options: RedisCommandStateOptions): CommandState {
   const { client, tag, run } = options;
   for (const [name, def] of Object.entries(scripts)) client.defineCommand(name, def);
   const c = client as unknown as Commands;

@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { LarderError } from "../../core/errors.js";
-import type { CommandStateStore } from "../command-state.js";
+import type { CommandState } from "../command-state.js";
 import { escapeGlob, globToRegExp } from "../glob.js";
 import { createRedisCommandState } from "./command-state.js";
 import { lockScripts } from "./lock-scripts.js";
@@ -46,7 +46,12 @@ export interface RedisStoreOptions {
   /** First segment of every Redis key, so Larder can share a Redis. Must not contain `{` or `}`. Default `larder`. */
   keyPrefix?: string;
   /** How long one store call may wait for Redis before failing as unavailable. Default 2000 ms. */
-  commandTimeoutMs?: number;
+  callTimeoutMs?: number;
+  /**
+   * Added to Redis' clock in RunCommand's state only. Default none. Tests
+   * move the fallback state machine's clock with it instead of sleeping.
+   */
+  commandClockOffsetMs?: () => number;
   /** Told about connection errors (never values), e.g. for logging. Default: ignored. */
   onConnectionError?: (err: Error) => void;
 }
@@ -80,13 +85,14 @@ class RedisStore implements Store {
   private readonly subscriber: ReleaseSubscriber;
   private readonly locks: RedisLocks;
   private everReady = false;
+  readonly commandState: CommandState;
 
   constructor(options: RedisStoreOptions) {
     this.prefix = options.keyPrefix ?? "larder";
     // A brace in the prefix would move the Cluster hash tag out of the
     // namespace segment, or empty it, and scatter a namespace over slots.
     if (/[{}]/.test(this.prefix)) throw new Error("redis keyPrefix must not contain { or }");
-    this.timeoutMs = options.commandTimeoutMs ?? 2000;
+    this.timeoutMs = options.callTimeoutMs ?? 2000;
     const common: RedisOptions = {
       // Keep reconnecting in the background forever; calls fail fast meanwhile.
       retryStrategy: (times) => Math.min(50 * times, 1000),
@@ -141,6 +147,12 @@ class RedisStore implements Store {
       run: (send) => this.run(send),
       tag: (ns) => this.tag(ns),
       subscriber: this.subscriber,
+    });
+    this.commandState = createRedisCommandState({
+      client: this.client,
+      tag: (ns) => this.tag(ns),
+      run: (send) => this.run(send),
+      ...(options.commandClockOffsetMs === undefined ? {} : { clockOffsetMs: options.commandClockOffsetMs }),
     });
   }
 
@@ -286,14 +298,6 @@ class RedisStore implements Store {
 
   async ping(): Promise<void> {
     await this.run(() => this.client.ping());
-  }
-
-  /**
-   * RunCommand state in this Redis, under each namespace's hash tag (see
-   * redis-commands.ts). `clockOffsetMs` shifts its clock, for tests.
-   */
-  commandState(options: { clockOffsetMs?: () => number } = {}): CommandStateStore {
-    return createRedisCommandState({ client: this.client, tag: (ns) => this.tag(ns), run: (send) => this.run(send), ...options });
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,6 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import type { DescMessage, DescMethod, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import { callerKey } from "../auth.js";
-import { CacheService } from "../../gen/larder/v1/cache_pb.js";
+import type { CacheService } from "../../gen/larder/v1/cache_pb.js";
 import type { CacheServiceHandler, CallContext } from "../../service/cache-service.js";
 
 /**
@@ -33,34 +32,6 @@ export function connectCacheService(service: CacheServiceHandler): ServiceImpl<t
     runCommand: (req, ctx) => service.runCommand(req, c(ctx)),
     listCommandEvents: (req, ctx) => service.listCommandEvents(req, c(ctx)),
   };
-}
-
-/** One unary method of `larder.v1.CacheService`, callable without connect-node. */
-export interface UnaryMethod {
-  readonly desc: DescMethod;
-  /** Runs the service method; resolves to the response's init shape. */
-  readonly call: (req: MessageShape<DescMessage>, ctx: CallContext) => Promise<MessageInitShape<DescMessage>>;
-}
-
-/**
- * The unary methods of the service by gRPC path
- * (`/larder.v1.CacheService/Get`), for transports that route themselves.
- */
-export function unaryMethods(service: CacheServiceHandler): ReadonlyMap<string, UnaryMethod> {
-  // Every method of the handler takes (request, CallContext), so the
-  // table can look them up by the descriptors' local names.
-  const impl = service as unknown as Record<
-    string,
-    ((req: MessageShape<DescMessage>, ctx: CallContext) => Promise<MessageInitShape<DescMessage>>) | undefined
-  >;
-  const table = new Map<string, UnaryMethod>();
-  for (const desc of CacheService.methods) {
-    if (desc.methodKind !== "unary") continue;
-    const fn = impl[desc.localName];
-    if (typeof fn !== "function") continue;
-    table.set(`/${CacheService.typeName}/${desc.name}`, { desc, call: fn.bind(service) });
-  }
-  return table;
 }
 
 function namespaceOf(ctx: HandlerContext): string {

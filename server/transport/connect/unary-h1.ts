@@ -4,10 +4,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import type { CallRecord } from "../call-pipeline.js";
-import { unaryMethods, type UnaryMethod } from "./routes.js";
 import { CacheService } from "../../gen/larder/v1/cache_pb.js";
-import { LightCallContext } from "../call-context.js";
-import { routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
+import { unaryMethods, type UnaryMethod } from "../../service/methods.js";
+import type { LightCallContext } from "../call-context.js";
+import { admitCall, ignoreError, routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
 
 /**
  * Takes an HTTP/1.1 request if it is one the fast path serves, and answers
@@ -74,9 +74,7 @@ export function createConnectUnaryH1(options: ConnectUnaryH1Options): Http1Reque
   };
 }
 
-/** Where a request and its response keep their {@link H1Call}, so that their listeners can be shared functions. */
-
-
+/** Starts one call: the gate, the declared size, then the body's events routed to an {@link H1Call}. */
 function serve(
   req: http.IncomingMessage,
   res: http.ServerResponse,
@@ -86,24 +84,18 @@ function serve(
   options: ConnectUnaryH1Options,
 ): void {
   const started = performance.now();
-  const name = method.desc.name;
   const headers = req.headers;
   const compression = negotiate(headers["accept-encoding"]);
-  req.on("error", ignore);
-  res.on("error", ignore);
-  let call: H1Call;
-  try {
-    // As in connect-node, the gate runs before the body is read, so that a
-    // refused call is never parsed; node:http discards the unread body.
-    const caller = options.pipeline.resolveCaller(name, (h) => headerValue(headers, h));
-    const ctx = new LightCallContext(caller.namespace, timeout === undefined ? undefined : started + Number(timeout));
-    const record: CallRecord = { service: CacheService.typeName, method: name, protocol: "connect", started, namespace: caller.namespace };
-    call = new H1Call(res, method, binary, compression, options, record, ctx);
-  } catch (err) {
-    const record: CallRecord = { service: CacheService.typeName, method: name, protocol: "connect", started, namespace: undefined };
-    answerError(res, options.pipeline.failed(record, err), compression, false);
+  req.on("error", ignoreError);
+  res.on("error", ignoreError);
+  const admitted = admitCall(options.pipeline, method.desc.name, "connect", headers, started, () =>
+    timeout === undefined ? undefined : Number(timeout),
+  );
+  if ("refused" in admitted) {
+    answerError(res, admitted.refused, compression, false);
     return;
   }
+  const call = new H1Call(res, method, binary, compression, options, admitted.record, admitted.ctx);
   const length = headers["content-length"];
   if (length !== undefined && Number(length) > options.maxRequestBytes) {
     // connect-node's words, from the declared length alone.
@@ -270,14 +262,7 @@ function negotiate(accepted: string | undefined): Compression | undefined {
   return undefined;
 }
 
-function headerValue(headers: http.IncomingHttpHeaders, name: string): string | null {
-  const value = headers[name];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function ignore(): void {}

@@ -2,13 +2,13 @@ import type * as http2 from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { CallRecord } from "../call-pipeline.js";
-import { unaryMethods, type UnaryMethod } from "../connect/routes.js";
+import { unaryMethods, type UnaryMethod } from "../../service/methods.js";
 import { CacheService } from "../../gen/larder/v1/cache_pb.js";
 import { binaryEncoder } from "./binary-encoder.js";
 import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessage } from "./frames.js";
 import { encodeGrpcMessage } from "./message.js";
-import { LightCallContext } from "../call-context.js";
-import { routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
+import type { LightCallContext } from "../call-context.js";
+import { admitCall, ignoreError, routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
 
 /**
  * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
@@ -45,7 +45,7 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler 
     const encoding = headers["grpc-encoding"];
     if (encoding !== undefined && encoding !== "identity" && encoding !== "gzip") return false;
     const method = methods.get(path);
-    stream.on("error", ignore);
+    stream.on("error", ignoreError);
     if (method === undefined) {
       // What connect-node's router answers too, for a method it does not know.
       answerError(stream, new ConnectError(`${path.slice(1)} is not implemented`, Code.Unimplemented));
@@ -56,22 +56,15 @@ export function createGrpcFastPath(options: GrpcFastPathOptions): StreamHandler 
   };
 }
 
-/** Where a stream keeps its {@link FastCall}, so that its listeners can be shared functions. */
+/** Starts one call: the gate, then the body's events routed to a {@link FastCall}. */
 function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, method: UnaryMethod, options: GrpcFastPathOptions): void {
   const started = performance.now();
-  const name = method.desc.name;
-  let call: FastCall;
-  try {
-    const caller = options.pipeline.resolveCaller(name, (h) => headerValue(headers, h));
-    const timeoutMs = parseGrpcTimeout(headers["grpc-timeout"]);
-    const ctx = new LightCallContext(caller.namespace, timeoutMs === undefined ? undefined : started + timeoutMs);
-    const record: CallRecord = { service: CacheService.typeName, method: name, protocol: "grpc", started, namespace: caller.namespace };
-    call = new FastCall(stream, headers, method, options, record, ctx);
-  } catch (err) {
-    const record: CallRecord = { service: CacheService.typeName, method: name, protocol: "grpc", started, namespace: undefined };
-    answerError(stream, options.pipeline.failed(record, err));
+  const admitted = admitCall(options.pipeline, method.desc.name, "grpc", headers, started, () => parseGrpcTimeout(headers["grpc-timeout"]));
+  if ("refused" in admitted) {
+    answerError(stream, admitted.refused);
     return;
   }
+  const call = new FastCall(stream, headers, method, options, admitted.record, admitted.ctx);
   routeCallEvents(call, stream, stream);
   call.startTimer();
 }
@@ -172,11 +165,3 @@ function encodingOf(headers: http2.IncomingHttpHeaders): string | undefined {
   const value = headers["grpc-encoding"];
   return typeof value === "string" ? value : undefined;
 }
-
-function headerValue(headers: http2.IncomingHttpHeaders, name: string): string | null {
-  const value = headers[name];
-  if (value === undefined) return null;
-  return Array.isArray(value) ? value.join(", ") : value;
-}
-
-function ignore(): void {}
