@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { hashApiKey } from "../transport/auth.js";
-import { runClientCommand, clientCommands } from "./verbs.js";
+import { runClientVerb, clientVerbs } from "./verbs.js";
 import { ConfigError, loadConfig } from "./config.js";
 import { createLogger } from "../core/logger.js";
 import { createLarderServer } from "./server.js";
@@ -23,12 +23,12 @@ Client options: --url (LARDER_URL, default http://127.0.0.1:8080),
   --namespace (LARDER_NAMESPACE), --api-key (LARDER_API_KEY)`;
 
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === "serve") {
+  const [verb, ...rest] = argv;
+  if (verb === "serve") {
     const { values } = parseArgs({ args: rest, options: { workers: { type: "string" } } });
     return serve(values.workers);
   }
-  if (command === "hash-key") {
+  if (verb === "hash-key") {
     const key = rest[0];
     if (key === undefined) {
       process.stderr.write("usage: larder hash-key <api key>\n");
@@ -37,7 +37,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(hashApiKey(key) + "\n");
     return 0;
   }
-  if (command !== undefined && clientCommands.includes(command)) {
+  if (verb !== undefined && clientVerbs.includes(verb)) {
     const { values, positionals } = parseArgs({
       args: rest,
       allowPositionals: true,
@@ -49,7 +49,7 @@ async function main(argv: string[]): Promise<number> {
         "no-expiry": { type: "boolean" },
       },
     });
-    return runClientCommand(command, positionals, {
+    return runClientVerb(verb, positionals, {
       url: values.url ?? process.env["LARDER_URL"] ?? "http://127.0.0.1:8080",
       namespace: values.namespace ?? process.env["LARDER_NAMESPACE"],
       apiKey: values["api-key"] ?? process.env["LARDER_API_KEY"],
@@ -58,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   process.stdout.write(usage + "\n");
-  return command === undefined || command === "help" || command === "--help" ? 0 : 2;
+  return verb === undefined || verb === "help" || verb === "--help" ? 0 : 2;
 }
 
 async function serve(workers: string | undefined): Promise<number> {

@@ -45,7 +45,7 @@ export interface LarderServerOptions extends CacheServiceOptions {
   commands?: CommandsConfig;
   /**
    * Serve Connect unary calls over HTTP/1.1 with the lean handler of
-   * server/connect-unary-h1.ts; false sends them through connect-node like
+   * transport/connect/unary-h1.ts; false sends them through connect-node like
    * every other request, e.g. to compare the two. Default true.
    */
   connectUnaryFastPath?: boolean;

@@ -2,11 +2,11 @@ import { createClient, ConnectError, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CacheService } from "../gen/larder/v1/cache_pb.js";
 
-/** The client commands of the `larder` command line. */
-export const clientCommands: readonly string[] = ["get", "set", "del", "keys", "locks"];
+/** The client verbs of the `larder` command line (`larder get`, …). */
+export const clientVerbs: readonly string[] = ["get", "set", "del", "keys", "locks"];
 
 /** Where and as whom the command line connects. */
-export interface ClientCommandOptions {
+export interface ClientVerbOptions {
   url: string;
   namespace: string | undefined;
   apiKey: string | undefined;
@@ -15,33 +15,33 @@ export interface ClientCommandOptions {
 }
 
 /**
- * Runs one client command over Connect JSON on HTTP/1.1, the protocol every
+ * Runs one client verb over Connect JSON on HTTP/1.1, the protocol every
  * terminal can reach, and prints the answer. Returns the exit code.
  */
-export async function runClientCommand(command: string, args: string[], options: ClientCommandOptions): Promise<number> {
+export async function runClientVerb(verb: string, args: string[], options: ClientVerbOptions): Promise<number> {
   const headers: Record<string, string> = {};
   if (options.namespace !== undefined) headers["larder-namespace"] = options.namespace;
   if (options.apiKey !== undefined) headers["authorization"] = `Bearer ${options.apiKey}`;
   const client = createClient(CacheService, createConnectTransport({ baseUrl: options.url, httpVersion: "1.1" }));
   try {
-    return await run(client, command, args, options, headers);
+    return await run(client, verb, args, options, headers);
   } catch (err) {
     const e = ConnectError.from(err);
-    process.stderr.write(`larder ${command}: ${e.rawMessage} (${codeName(e.code)})\n`);
+    process.stderr.write(`larder ${verb}: ${e.rawMessage} (${codeName(e.code)})\n`);
     return 1;
   }
 }
 
 async function run(
   client: Client<typeof CacheService>,
-  command: string,
+  verb: string,
   args: string[],
-  options: ClientCommandOptions,
+  options: ClientVerbOptions,
   headers: Record<string, string>,
 ): Promise<number> {
   const call = { headers, timeoutMs: 10_000 };
   const out = (line: string): void => void process.stdout.write(line + "\n");
-  switch (command) {
+  switch (verb) {
     case "get": {
       const res = await client.get({ key: need(args, 0, "key") }, call);
       if (!res.found) {

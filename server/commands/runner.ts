@@ -38,8 +38,10 @@ export interface CommandRunnerOptions {
 }
 
 /**
- * Runs configured commands with the cache-fallback state machine of the
- * spec (§5). All state (cached responses, fallback mode, the run counter,
+ * Runs configured commands with the cache-fallback state machine: a fresh
+ * cached response is served, a live 2xx–3xx is stored, a live failure turns
+ * fallback on and serves the latest stored response (every 5th run tries
+ * live), and a live success turns it off. All state (cached responses, fallback mode, the run counter,
  * events, single-flight leases) lives in the {@link CommandState}, so
  * that several server instances behave as one.
  */

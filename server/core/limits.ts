@@ -1,6 +1,8 @@
 /**
- * The configurable limits of SPEC §6 and the TTL policy of SPEC §2. Every
- * request is checked against these before it reaches a store.
+ * The configurable request limits (sizes, batch and page sizes, lock TTLs
+ * and waits) and the TTL policy (default, maximum, whether "no expiry" is
+ * allowed). Every request is checked against these before it reaches a
+ * store, and a refusal names the field and the limit.
  */
 export interface Limits {
   /** Longest key (and lock name), in UTF-8 bytes. Default 1024. */

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRedisStore, type Expiry, LarderError, type Store, type StoredValue } from "../../server/index.js";
-import { matchSuperset } from "../../server/store/redis/scripts.js";
+import { matchSuperset } from "../../server/store/redis/scan.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 
 const json = (text: string): StoredValue => ({ kind: "json", json: text });

@@ -1,4 +1,4 @@
-/** The most keys or entries the server accepts in one batch call (SPEC §6 default). */
+/** The most keys or entries the server accepts in one batch call (the server's default `maxBatchSize`). */
 export const maxBatchSize = 1000;
 
 /**

@@ -26,7 +26,7 @@ export interface MissSteps<T> {
 
 /**
  * What happens after a miss. This is the seam for stampede protection
- * across processes (SPEC §8): a lock-based policy acquires a lock named
+ * across processes: a lock-based policy acquires a lock named
  * after the key, calls `reread()` in case another process filled it while
  * this one waited, and only then `computeAndStore()`, releasing the lock
  * afterwards. In-process deduplication happens before the policy is asked,

@@ -34,7 +34,8 @@ export function computeLockName(key: string): string {
 }
 
 /**
- * Stampede protection across processes (SPEC §8): on a miss, the caller
+ * Stampede protection across processes (at most one caller computes a
+ * missing value at a time, the others wait for its result): on a miss, the caller
  * that gets the key's compute lock reads again (another may have just
  * stored it), computes only if still missing, stores, and unlocks. The
  * others wait for the lock to be free (CheckLock, woken by the release)

@@ -1,6 +1,6 @@
 /**
  * The shapes the memory store keeps entries in, and the pure helpers on
- * them; the store's logic is in memory.ts.
+ * them; the store's logic is in memory-store.ts.
  */
 
 import type { Entry, StoredValue } from "../store.js";

@@ -1,6 +1,6 @@
 /**
  * Decoding of the entry answers of the get and getMany scripts (see
- * redis-scripts.ts), with the encoding of values on the way in.
+ * scripts.ts), with the encoding of values on the way in.
  */
 
 import { bytes, int, list, type Reply } from "./script.js";

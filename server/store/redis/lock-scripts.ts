@@ -13,7 +13,8 @@
  */
 
 import { scanPage } from "./scan.js";
-import { prelude, setLua, type ScriptDefinition } from "./scripts.js";
+import type { ScriptDefinition } from "./script.js";
+import { prelude, setLua } from "./scripts.js";
 
 /**
  * KEYS: lock, lock sequence. ARGV: owner token, owner label, ttl ms.

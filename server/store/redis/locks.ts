@@ -5,13 +5,13 @@ import { bytes, int, list, text, type Reply, type ScriptFn } from "./script.js";
 import { matchSuperset, parseKeysCursor } from "./scan.js";
 import type { ExtendLockOutcome, LockAttempt, LockGrant, LockHolder, LocksPage, UnlockOutcome } from "../store.js";
 
-/** The commands that the lock scripts add to the client. */
-export type LockCommands = Record<`${keyof typeof lockScripts}${"" | "Buffer"}`, ScriptFn>;
+/** The functions that the lock scripts add to the client. */
+export type LockScriptFns = Record<`${keyof typeof lockScripts}${"" | "Buffer"}`, ScriptFn>;
 
 /** What the lock half of the Redis store borrows from the store. */
 export interface RedisLockContext {
   /** The client, with {@link lockScripts} defined on it. */
-  readonly commands: LockCommands;
+  readonly scripts: LockScriptFns;
   /** Runs one call, turning connection trouble into `unavailable`. */
   run<T>(send: () => Promise<T>): Promise<T>;
   /** The namespace's key segment, with its Cluster hash tag. */
@@ -41,7 +41,7 @@ export class RedisLocks {
   async lock(ns: string, name: string, grant: LockGrant): Promise<LockAttempt> {
     const [key, seq] = [this.key(ns, name), `${this.ctx.tag(ns)}:lseq`];
     const args = [grant.token, grant.owner, String(grant.ttlMs)];
-    const reply = list(await this.ctx.run(() => this.ctx.commands.larderLock(key, seq, ...args)));
+    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderLock(key, seq, ...args)));
     if (int(reply[0]) === 1) return { acquired: true, fencingToken: int(reply[1]), expiresAt: int(reply[2]) };
     return { acquired: false, holder: holderOf(reply.slice(1)) };
   }
@@ -49,14 +49,14 @@ export class RedisLocks {
   /** See `Store.unlock`. */
   async unlock(ns: string, name: string, token: string): Promise<UnlockOutcome> {
     const key = this.key(ns, name);
-    const reply = await this.ctx.run(() => this.ctx.commands.larderUnlock(key, token, this.channel(ns), name));
+    const reply = await this.ctx.run(() => this.ctx.scripts.larderUnlock(key, token, this.channel(ns), name));
     return int(reply) === 1 ? "released" : int(reply) === 2 ? "notHeld" : "heldByOther";
   }
 
   /** See `Store.extendLock`. */
   async extendLock(ns: string, name: string, token: string, ttlMs: number): Promise<ExtendLockOutcome> {
     const key = this.key(ns, name);
-    const reply = list(await this.ctx.run(() => this.ctx.commands.larderExtendLock(key, token, String(ttlMs))));
+    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderExtendLock(key, token, String(ttlMs))));
     switch (int(reply[0])) {
       case 1:
         return { status: "extended", expiresAt: int(reply[1]) };
@@ -69,7 +69,7 @@ export class RedisLocks {
 
   /** See `Store.checkLock`. */
   async checkLock(ns: string, name: string): Promise<LockHolder | undefined> {
-    const reply = await this.ctx.run(() => this.ctx.commands.larderCheckLock(this.key(ns, name)));
+    const reply = await this.ctx.run(() => this.ctx.scripts.larderCheckLock(this.key(ns, name)));
     return reply === null ? undefined : holderOf(list(reply));
   }
 
@@ -83,7 +83,7 @@ export class RedisLocks {
     const match = escapeGlob(prefix) + matchSuperset(pattern);
     const args = [match, redisCursor, rangeEnd, after, String(page), String(count), String(budget)];
     const seq = `${this.ctx.tag(ns)}:lseq`;
-    const reply = list(await this.ctx.run(() => this.ctx.commands.larderListLocksBuffer(seq, ...args)));
+    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderListLocksBuffer(seq, ...args)));
     // As in Keys: MATCH only narrowed by bytes; the glob decides by code point.
     const matcher = globToRegExp(pattern);
     const prefixBytes = Buffer.byteLength(prefix);

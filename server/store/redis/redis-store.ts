@@ -5,10 +5,11 @@ import { escapeGlob, globToRegExp } from "../glob.js";
 import { createRedisCommandState } from "./command-state.js";
 import { lockScripts } from "./lock-scripts.js";
 import { ReleaseSubscriber } from "./lock-watch.js";
-import { RedisLocks, type LockCommands } from "./locks.js";
+import { RedisLocks, type LockScriptFns } from "./locks.js";
 import { decodeEntries, encodeValue } from "./entries.js";
 import { bytes, int, list, optInt, text, type ScriptFn } from "./script.js";
-import { matchSuperset, parseKeysCursor, scripts } from "./scripts.js";
+import { matchSuperset, parseKeysCursor } from "./scan.js";
+import { scripts } from "./scripts.js";
 import type {
   Entry,
   Expiry,
@@ -65,8 +66,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): Store {
   return new RedisStore(options);
 }
 
-/** The commands that `defineCommand` adds; `…Buffer` answers bulk strings as Buffers. */
-type ScriptCommands = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn> & LockCommands;
+/** The script functions that `defineCommand` adds; `…Buffer` answers bulk strings as Buffers. */
+type ScriptFns = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn> & LockScriptFns;
 
 const int64Min = -(2n ** 63n);
 const int64Max = 2n ** 63n - 1n;
@@ -79,7 +80,7 @@ const transientReply = /^(LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY|
 class RedisStore implements Store {
   readonly kind = "redis";
   private readonly client: Redis | Cluster;
-  private readonly commands: ScriptCommands;
+  private readonly scripts: ScriptFns;
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly subscriber: ReleaseSubscriber;
@@ -96,7 +97,7 @@ class RedisStore implements Store {
     const common: RedisOptions = {
       // Keep reconnecting in the background forever; calls fail fast meanwhile.
       retryStrategy: (times) => Math.min(50 * times, 1000),
-      // Commands sent before the first connection wait in the offline queue,
+      // Calls sent before the first connection wait in the offline queue,
       // but give up after one reconnection attempt rather than the default 20.
       maxRetriesPerRequest: 1,
       connectTimeout: Math.max(this.timeoutMs, 1000),
@@ -138,12 +139,12 @@ class RedisStore implements Store {
     for (const [name, definition] of Object.entries({ ...scripts, ...lockScripts })) {
       this.client.defineCommand(name, definition);
     }
-    this.commands = this.client as unknown as ScriptCommands;
+    this.scripts = this.client as unknown as ScriptFns;
     // duplicate() keeps the topology and options, so the subscriber follows
     // a Sentinel failover or Cluster like the main connection does.
     this.subscriber = new ReleaseSubscriber({ open: () => this.client.duplicate(), timeoutMs: this.timeoutMs });
     this.locks = new RedisLocks({
-      commands: this.commands,
+      scripts: this.scripts,
       run: (send) => this.run(send),
       tag: (ns) => this.tag(ns),
       subscriber: this.subscriber,
@@ -158,7 +159,7 @@ class RedisStore implements Store {
 
   async get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined> {
     const touch = touchTtlMs === undefined ? "" : String(touchTtlMs);
-    const reply = await this.run(() => this.commands.larderGetBuffer(this.entryKey(ns, key), touch));
+    const reply = await this.run(() => this.scripts.larderGetBuffer(this.entryKey(ns, key), touch));
     // A miss is nil; a hit is answered as GetMany answers one.
     return reply === null ? undefined : decodeEntries(reply, 1)[0];
   }
@@ -166,7 +167,7 @@ class RedisStore implements Store {
   async getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
     if (keys.length === 0) return [];
     const names = keys.map((key) => this.entryKey(ns, key));
-    const reply = await this.run(() => this.commands.larderGetManyBuffer(names.length, ...names));
+    const reply = await this.run(() => this.scripts.larderGetManyBuffer(names.length, ...names));
     return decodeEntries(reply, keys.length);
   }
 
@@ -180,8 +181,8 @@ class RedisStore implements Store {
     const reply = list(
       await this.run(() =>
         g === undefined
-          ? this.commands.larderSet(seq, entry, value, kind, ttl, mode, version)
-          : this.commands.larderGuardedSet(seq, entry, this.locks.key(ns, g.name), value, kind, ttl, mode, version, g.token, String(g.minFencingToken)),
+          ? this.scripts.larderSet(seq, entry, value, kind, ttl, mode, version)
+          : this.scripts.larderGuardedSet(seq, entry, this.locks.key(ns, g.name), value, kind, ttl, mode, version, g.token, String(g.minFencingToken)),
       ),
     );
     return {
@@ -201,24 +202,24 @@ class RedisStore implements Store {
       keys.push(this.entryKey(ns, input.key));
       args.push(value, kind, ttlArg(input.expiry));
     }
-    const reply = list(await this.run(() => this.commands.larderSetMany(keys.length, ...keys, ...args)));
+    const reply = list(await this.run(() => this.scripts.larderSetMany(keys.length, ...keys, ...args)));
     return inputs.map((_, i) => ({ created: int(reply[2 * i]) === 1, version: int(reply[2 * i + 1]) }));
   }
 
   async has(ns: string, key: string): Promise<HasOutcome> {
-    const reply = list(await this.run(() => this.commands.larderHas(this.entryKey(ns, key))));
+    const reply = list(await this.run(() => this.scripts.larderHas(this.entryKey(ns, key))));
     return int(reply[0]) === 1 ? { found: true, expiresAt: optInt(reply[1]) } : { found: false };
   }
 
   async delete(ns: string, keys: readonly string[]): Promise<number> {
     if (keys.length === 0) return 0;
     const names = keys.map((key) => this.entryKey(ns, key));
-    return int(await this.run(() => this.commands.larderDelete(names.length, ...names)));
+    return int(await this.run(() => this.scripts.larderDelete(names.length, ...names)));
   }
 
   async extend(ns: string, key: string, addMs: number, maxTtlMs: number): Promise<ExtendOutcome> {
     const entry = this.entryKey(ns, key);
-    const reply = list(await this.run(() => this.commands.larderExtend(entry, String(addMs), String(maxTtlMs))));
+    const reply = list(await this.run(() => this.scripts.larderExtend(entry, String(addMs), String(maxTtlMs))));
     switch (int(reply[0])) {
       case 0:
         return { status: "missing" };
@@ -238,7 +239,7 @@ class RedisStore implements Store {
     const prefix = this.entryPrefix(ns);
     const match = escapeGlob(prefix) + matchSuperset(pattern);
     const args = [match, redisCursor, rangeEnd, after, String(page), String(count), String(budget)];
-    const reply = list(await this.run(() => this.commands.larderKeysBuffer(this.seqKey(ns), ...args)));
+    const reply = list(await this.run(() => this.scripts.larderKeysBuffer(this.seqKey(ns), ...args)));
     // MATCH works on bytes and was only a superset of the glob (see
     // matchSuperset); this filter applies the glob by code point.
     const matcher = globToRegExp(pattern);
@@ -256,7 +257,7 @@ class RedisStore implements Store {
       throw new LarderError("outOfRange", "delta: the result would overflow a 64-bit integer");
     }
     const [seq, entry] = [this.seqKey(ns), this.entryKey(ns, key)];
-    const reply = list(await this.run(() => this.commands.larderIncrement(seq, entry, delta.toString(), ttlArg(expiry))));
+    const reply = list(await this.run(() => this.scripts.larderIncrement(seq, entry, delta.toString(), ttlArg(expiry))));
     switch (int(reply[0])) {
       case 1:
         throw new LarderError("failedPrecondition", "key: the stored value is not an integer");

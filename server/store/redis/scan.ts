@@ -5,7 +5,7 @@
 
 import { LarderError } from "../../core/errors.js";
 import { classEnd, escapeGlob } from "../glob.js";
-import type { ScriptDefinition } from "./scripts.js";
+import type { ScriptDefinition } from "./script.js";
 
 const uint64Max = 2n ** 64n - 1n;
 /** Beyond this many wildcards, MATCH gets only the namespace prefix: Redis' matcher backtracks. */

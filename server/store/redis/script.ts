@@ -1,13 +1,24 @@
 /**
- * Decoding of Lua script replies, shared by the Redis store's modules. A
- * reply of the wrong shape is a bug in a script, so it throws a plain Error
- * (an INTERNAL answer), never a LarderError.
+ * One Lua script of the Redis store: how it is defined, how the client
+ * exposes it, and how its reply is decoded. A reply of the wrong shape is a
+ * bug in a script, so it throws a plain Error (an INTERNAL answer), never a
+ * LarderError.
  */
+
+/** One script, as ioredis' `defineCommand` takes it. */
+export interface ScriptDefinition {
+  /** The Lua source; ioredis runs it by EVALSHA, falling back to EVAL once. */
+  readonly lua: string;
+  /** Omitted when the caller passes the key count first (variadic scripts). */
+  readonly numberOfKeys?: number;
+  /** Whether the script never writes. */
+  readonly readOnly?: boolean;
+}
 
 /** A script reply as ioredis hands it over. */
 export type Reply = Buffer | string | number | null | Reply[];
 
-/** A script function as `defineCommand` adds it to the client. */
+/** A script as `defineCommand` adds it to the client: a function per script. */
 export type ScriptFn = (...args: (string | Buffer | number)[]) => Promise<Reply>;
 
 /** An array reply. */

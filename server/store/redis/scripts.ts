@@ -7,23 +7,12 @@
  * (absent until read), `n` version; all times in ms since the epoch. The key
  * itself carries PEXPIREAT `x`, so Redis does the expiring.
  *
- * The Keys script and its argument formats live in redis-scan.ts, the lock
- * scripts in redis-lock-scripts.ts.
+ * The Keys script and its argument formats live in scan.ts, the lock
+ * scripts in lock-scripts.ts.
  */
 
 import { keysScript } from "./scan.js";
-
-export { matchSuperset, parseKeysCursor } from "./scan.js";
-
-/** One script, as ioredis' `defineCommand` takes it. */
-export interface ScriptDefinition {
-  /** The Lua source; ioredis runs it by EVALSHA, falling back to EVAL once. */
-  readonly lua: string;
-  /** Omitted when the caller passes the key count first (variadic scripts). */
-  readonly numberOfKeys?: number;
-  /** Whether the script never writes. */
-  readonly readOnly?: boolean;
-}
+import type { ScriptDefinition } from "./script.js";
 
 /**
  * Lua helpers every script starts with: `now_ms()`, `fmt(n)`, `num(s)`.
@@ -45,7 +34,7 @@ end
 `;
 
 // The header both read scripts answer before a value, decoded by
-// decodeEntries (redis-entries.ts): kind, then created, updated, expires
+// decodeEntries (entries.ts): kind, then created, updated, expires
 // (empty when never) and version, each followed by a comma.
 const entryHeader = `
 local function header(t, c, u, x, n)
@@ -114,7 +103,7 @@ return {sn, header(f[2], f[3], f[4], x, f[6]), f[1]}
 /**
  * KEYS: entries. Returns a flat array: now, then per key in order `-` when
  * missing, else the header `<t><c>,<u>,<x>,<n>,` (`x` empty when never)
- * followed by `v` (see decodeEntries in redis-entries.ts); every hit's `r`
+ * followed by `v` (see decodeEntries in entries.ts); every hit's `r`
  * is now.
  */
 const getMany: ScriptDefinition = {

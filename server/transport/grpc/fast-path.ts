@@ -30,7 +30,7 @@ const okOptions: http2.ServerStreamResponseOptions = { waitForTrailers: true, ..
  * Serves unary `larder.v1.CacheService` calls over plain gRPC on node:http2's
  * stream API, without connect-node: its per-call AbortController, async
  * iterators and request/response objects were most of the CPU of a Get
- * (profiled in issue #7). The caller, errors, metrics and logs go through
+ * (in CPU profiles under load). The caller, errors, metrics and logs go through
  * the same {@link CallPipeline} and the same service as every other
  * transport. gRPC-Web, Connect, other compressions and every other service
  * are left to connect-node.
