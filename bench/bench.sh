@@ -13,28 +13,19 @@ done
 
 # h2load drives the raw gRPC load; redis-server backs the Redis store and the
 # ioredis baseline, which --quick does not run.
-missing=()
-command -v h2load >/dev/null 2>&1 || missing+=(nghttp2-client)
+source scripts/packages.sh
+need_command h2load nghttp2-client
 if [ "$quick" = false ]; then
-  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  need_command redis-server redis-server
 fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "bench: installing ${missing[*]}" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "bench: missing ${missing[*]} (install with: sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-fi
+install_missing bench
 
 bash scripts/setup.sh
 
 # The bench compiles its own sources plus the generated code and SDK sources
 # it imports; any of them changing means a rebuild.
 entry=bench/dist/bench/run.js
-if [ ! -f "$entry" ] || [ -n "$(find bench server/gen sdk/ts/src sdk/ts/gen tsconfig.json tsconfig.bench.json \
+if [ ! -f "$entry" ] || [ -n "$(find bench test/harness server/gen sdk/ts/src sdk/ts/gen tsconfig.json tsconfig.bench.json \
     -path bench/dist -prune -o -path bench/results -prune -o \( -name '*.ts' -o -name '*.json' \) -newer "$entry" -print -quit)" ]; then
   echo "bench: compiling" >&2
   npx tsc -p tsconfig.bench.json

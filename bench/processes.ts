@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 
@@ -116,19 +116,4 @@ export function benchScript(relative: string): string {
 /** Starts a compiled bench script in its own Node process, with a JSON config as its only argument. */
 export function startNodeScript(name: string, relative: string, config: unknown, options: StartOptions = {}): Child {
   return startChild(name, process.execPath, [benchScript(relative), JSON.stringify(config)], options);
-}
-
-/** Finds a free TCP port on the loopback interface. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === "object") resolve(address.port);
-        else reject(new Error("no free port"));
-      });
-    });
-  });
 }

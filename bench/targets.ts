@@ -2,7 +2,8 @@ import { join } from "node:path";
 import { grpcCalls, replyProblem } from "./grpc-call.js";
 import { primingRequests, type Op } from "./payloads.js";
 import type { Case, TargetKind } from "./plan.js";
-import { freePort, startChild, startNodeScript, waitForPort, type Child } from "./processes.js";
+import { freePort, startRedis, type RedisServer } from "../test/harness/redis-server.js";
+import { startChild, startNodeScript, waitForPort, type Child } from "./processes.js";
 
 /** A server that is up and answering. */
 export interface RunningTarget {
@@ -37,14 +38,14 @@ const larderVariables = ["REDIS_URL", "LARDER_CONFIG", "LARDER_STORE", "LARDER_P
 export class Targets {
   private readonly running = new Map<string, Promise<RunningTarget>>();
   private readonly primed = new Set<string>();
-  private redis: Promise<{ child: Child; url: string }> | undefined;
+  private redis: Promise<RedisServer> | undefined;
   private readonly children: Child[] = [];
 
   constructor(private readonly options: TargetOptions) {}
 
   /** The redis-server's pid, once started. */
   async redisPid(): Promise<number | undefined> {
-    return this.redis === undefined ? undefined : (await this.redis).child.pid;
+    return this.redis === undefined ? undefined : (await this.redis).pid;
   }
 
   /** The target of a case, started and primed. */
@@ -63,7 +64,7 @@ export class Targets {
 
   /** Stops every server this instance started. */
   async stop(): Promise<void> {
-    await Promise.all(this.children.map((c) => c.stop()));
+    await Promise.all([...this.children.map((c) => c.stop()), this.redis?.then((r) => r.stop())]);
   }
 
   private async start(kind: TargetKind, valueBytes: number): Promise<RunningTarget> {
@@ -82,7 +83,8 @@ export class Targets {
         return this.startScript(kind, "baselines/http1-echo.js", { valueBytes });
       case "redis": {
         const redis = await this.startRedis();
-        return { kind, url: redis.url, pid: redis.child.pid, usesRedis: true };
+        if (redis.pid === undefined) throw new Error("redis-server exited before the run");
+        return { kind, url: redis.url, pid: redis.pid, usesRedis: true };
       }
     }
   }
@@ -107,22 +109,8 @@ export class Targets {
     return { kind, url: `http://127.0.0.1:${port}`, pid: child.pid, usesRedis: false };
   }
 
-  private startRedis(): Promise<{ child: Child; url: string }> {
-    this.redis ??= (async () => {
-      const port = await freePort();
-      // No persistence: a snapshot being written mid-run would be measured.
-      const child = startChild("redis-server", "redis-server", [
-        "--port", String(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "no",
-        "--protected-mode", "no",
-        "--loglevel", "warning",
-      ]);
-      this.children.push(child);
-      await waitForPort(child, port);
-      return { child, url: `redis://127.0.0.1:${port}` };
-    })();
+  private startRedis(): Promise<RedisServer> {
+    this.redis ??= startRedis();
     return this.redis;
   }
 

@@ -9,38 +9,26 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 step "system packages"
-missing=()
-need() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }
-need node nodejs
-need redis-server redis-server
-need redis-cli redis-tools
-need protoc protobuf-compiler
+source scripts/packages.sh
+need_command node nodejs
+need_command redis-server redis-server
+need_command redis-cli redis-tools
+need_command protoc protobuf-compiler
 # The benchmark's smoke test drives its load with h2load.
-need h2load nghttp2-client
+need_command h2load nghttp2-client
 # Python and Go SDKs: buf's local plugins, then the libraries (from Debian,
 # since neither PyPI nor the Go module proxy is reachable here), which have
-# no command to look for, so dpkg is asked.
-need python3 python3
-need grpc_python_plugin protobuf-compiler-grpc
-need go golang-go
-need protoc-gen-go protoc-gen-go
-need protoc-gen-go-grpc protoc-gen-go-grpc
-if command -v dpkg >/dev/null 2>&1; then
-  for pkg in python3-grpcio python3-protobuf python3-pytest golang-google-grpc-dev \
-    golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev; do
-    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-  done
-fi
-if [ "${#missing[@]}" -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  else
-    echo "missing: ${missing[*]} (install with: sudo apt-get install ${missing[*]})" >&2
-    exit 1
-  fi
-fi
+# no command to look for.
+need_command python3 python3
+need_command grpc_python_plugin protobuf-compiler-grpc
+need_command go golang-go
+need_command protoc-gen-go protoc-gen-go
+need_command protoc-gen-go-grpc protoc-gen-go-grpc
+for pkg in python3-grpcio python3-protobuf python3-pytest golang-google-grpc-dev \
+  golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev; do
+  need_package "$pkg"
+done
+install_missing "npm test"
 echo "node $(node --version), $(redis-server --version | cut -d' ' -f1-3)"
 
 step "npm packages"

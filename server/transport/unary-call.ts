@@ -59,28 +59,36 @@ function onEnd(this: Carrier): void {
 }
 
 /**
- * What every unary call served without connect-node shares: it ends once,
- * by an answer, a failure, its deadline or the client going away, and a
- * client that goes away is recorded as canceled.
+ * What every unary call served without connect-node shares: it reads its
+ * body up to a limit, runs once the body is complete, and ends once, by an
+ * answer, a failure, its deadline or the client going away; a client that
+ * goes away is recorded as canceled.
+ * @typeParam A what {@link run} hands to {@link answer}.
  */
-export abstract class UnaryCall implements CallEvents {
+export abstract class UnaryCall<A> implements CallEvents {
   /** Whether the call has ended; nothing is answered after. */
   protected done = false;
-  /** The request body read so far. */
-  protected readonly chunks: Buffer[] = [];
-  /** Bytes of request body read so far. */
-  protected received = 0;
+  /** The call as metrics and logs record it. */
+  protected readonly call: CallRecord;
+  /** The call's context, with its deadline. */
+  protected readonly ctx: LightCallContext;
+  private readonly chunks: Buffer[] = [];
+  private received = 0;
 
   /**
    * @param pipeline where the call is recorded.
-   * @param call the call as metrics and logs record it.
-   * @param ctx the call's context, with its deadline.
+   * @param admitted the call as the gate let it in.
+   * @param maxBodyBytes the largest request body read; a larger one ends the
+   *   call with {@link bodyTooLarge} without being kept.
    */
   constructor(
     protected readonly pipeline: CallPipeline,
-    protected readonly call: CallRecord,
-    protected readonly ctx: LightCallContext,
-  ) {}
+    admitted: AdmittedCall,
+    private readonly maxBodyBytes: number,
+  ) {
+    this.call = admitted.record;
+    this.ctx = admitted.ctx;
+  }
 
   /** Arms the deadline, only for calls that have one. */
   startTimer(): void {
@@ -94,8 +102,41 @@ export abstract class UnaryCall implements CallEvents {
     this.pipeline.canceled(this.call);
   }
 
-  abstract data(chunk: Buffer): void;
-  abstract end(): void;
+  /** A chunk of the request body. */
+  data(chunk: Buffer): void {
+    if (this.done) return;
+    this.received += chunk.length;
+    if (this.received > this.maxBodyBytes) {
+      this.chunks.length = 0;
+      this.bodyTooLarge();
+      return;
+    }
+    this.chunks.push(chunk);
+  }
+
+  /** The request body is complete: runs the call and answers. */
+  end(): void {
+    if (this.done) return;
+    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.received);
+    this.chunks.length = 0;
+    this.run(body)
+      .then(
+        (answer) => this.answer(answer),
+        (err: unknown) => this.fail(err),
+      )
+      // Only reachable if recording an answered call threw: the client has
+      // its answer, and the process must not die of an unhandled rejection.
+      .catch((err: unknown) => this.fail(err));
+  }
+
+  /** Runs the call on its complete body; undefined if it ended meanwhile. */
+  protected abstract run(body: Buffer): Promise<A | undefined>;
+
+  /** Answers what {@link run} produced, unless the call has ended. */
+  protected abstract answer(answer: A | undefined): void;
+
+  /** Ends the call because its body passed the limit. */
+  protected abstract bodyTooLarge(): void;
 
   /** Ends the call with `err`, answered as the protocol answers errors. */
   protected abstract fail(err: unknown): void;
@@ -109,10 +150,16 @@ export abstract class UnaryCall implements CallEvents {
   }
 }
 
+/** A call that the request gate let in. */
+export interface AdmittedCall {
+  /** The call as metrics and logs record it. */
+  readonly record: CallRecord;
+  /** Its context: the caller's namespace and the deadline. */
+  readonly ctx: LightCallContext;
+}
+
 /** A call let in by the request gate, or the error that refused it. */
-export type Admission =
-  | { readonly record: CallRecord; readonly ctx: LightCallContext }
-  | { readonly refused: ConnectError };
+export type Admission = AdmittedCall | { readonly refused: ConnectError };
 
 /**
  * Runs the request gate for a call that routes itself, before its body is

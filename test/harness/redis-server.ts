@@ -3,15 +3,27 @@ import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 
-/** A redis-server started by the test run, on a free port, without persistence. */
+/**
+ * A redis-server started by a test run or the bench, on a free port,
+ * without persistence (a snapshot written mid-run would be measured).
+ */
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The running process' id (the bench counts its CPU); undefined while stopped. */
+  readonly pid: number | undefined;
   /** Stops the server (SIGTERM) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>;
 }
+
+const started = new Set<ChildProcess>();
+// A run that ends without stopping its servers (a failed hook, Ctrl-C in the
+// bench) must not leave redis-server processes behind.
+process.once("exit", () => {
+  for (const proc of started) proc.kill("SIGKILL");
+});
 
 /** Finds a free TCP port on the loopback interface. */
 export async function freePort(): Promise<number> {
@@ -54,6 +66,8 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
     ];
     const proc = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
     child = proc;
+    started.add(proc);
+    proc.once("exit", () => started.delete(proc));
     let spawnError: Error | undefined;
     proc.once("error", (err) => {
       spawnError = err;
@@ -102,6 +116,9 @@ export async function startRedis(extraArgs: string[] = []): Promise<RedisServer>
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     stop,
     restart: async () => {
       await stop();

@@ -1,11 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type {
-  CommandDecision,
-  CommandEventRecord,
-  CommandState,
-  FlightState,
-  StoredCommandResponse,
-} from "../command-state.js";
+import type { CommandDecision, CommandEventRecord, CommandState, FlightState, StoredCommandResponse } from "../command-state.js";
 
 interface IdentityState {
   entry: StoredCommandResponse | undefined;

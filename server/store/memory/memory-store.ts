@@ -4,26 +4,7 @@ import { globToRegExp } from "../glob.js";
 import { createMemoryCommandState } from "./command-state.js";
 import { MemoryLocks, parsePositionCursor } from "./locks.js";
 import { isExpired, own, sizeOf, toEntry, type Namespace, type Slot } from "./slot.js";
-import type {
-  Entry,
-  Expiry,
-  ExtendLockOutcome,
-  ExtendOutcome,
-  HasOutcome,
-  IncrementOutcome,
-  KeysPage,
-  LockAttempt,
-  LockGrant,
-  LockHolder,
-  LocksPage,
-  SetInput,
-  SetManyOutcome,
-  SetOutcome,
-  Store,
-  StoredValue,
-  UnlockOutcome,
-  WriteInput,
-} from "../store.js";
+import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, SetInput, SetManyOutcome, SetOutcome, Store, StoredValue, UnlockOutcome, WriteInput } from "../store.js";
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {

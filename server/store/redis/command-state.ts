@@ -1,12 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import type {
-  CommandDecision,
-  CommandEventRecord,
-  CommandState,
-  FlightState,
-  StoredCommandResponse,
-} from "../command-state.js";
+import type { CommandDecision, CommandEventRecord, CommandState, FlightState, StoredCommandResponse } from "../command-state.js";
 
 /** What the Redis RunCommand state borrows from the Redis store. */
 export interface RedisCommandStateOptions {

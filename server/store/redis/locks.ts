@@ -1,8 +1,8 @@
-import { escapeGlob, globToRegExp } from "../glob.js";
+import { globToRegExp } from "../glob.js";
 import type { lockScripts } from "./lock-scripts.js";
 import type { ReleaseSubscriber } from "./lock-watch.js";
 import { bytes, int, list, text, type Reply, type ScriptFn } from "./script.js";
-import { matchSuperset, parseKeysCursor } from "./scan.js";
+import { scanPageArgs } from "./scan.js";
 import type { ExtendLockOutcome, LockAttempt, LockGrant, LockHolder, LocksPage, UnlockOutcome } from "../store.js";
 
 /** The functions that the lock scripts add to the client. */
@@ -19,9 +19,6 @@ export interface RedisLockContext {
   /** The shared pub/sub connection for release announcements. */
   readonly subscriber: ReleaseSubscriber;
 }
-
-/** SCAN elements one ListLocks call may look at, as for Keys. */
-const scanBudget = 10_000;
 
 /**
  * The Store lock methods of the Redis store: one script each, every key of
@@ -75,13 +72,8 @@ export class RedisLocks {
 
   /** See `Store.listLocks`; paged exactly like `Store.keys`. */
   async listLocks(ns: string, pattern: string, cursor: string, limit: number): Promise<LocksPage> {
-    const [redisCursor, rangeEnd, after] = parseKeysCursor(cursor);
-    const page = Math.max(1, Math.floor(limit));
-    const count = Math.max(16, Math.ceil(page / 4));
-    const budget = Math.ceil(scanBudget / count);
     const prefix = this.prefix(ns);
-    const match = escapeGlob(prefix) + matchSuperset(pattern);
-    const args = [match, redisCursor, rangeEnd, after, String(page), String(count), String(budget)];
+    const args = scanPageArgs(prefix, pattern, cursor, limit);
     const seq = `${this.ctx.tag(ns)}:lseq`;
     const reply = list(await this.ctx.run(() => this.ctx.scripts.larderListLocksBuffer(seq, ...args)));
     // As in Keys: MATCH only narrowed by bytes; the glob decides by code point.

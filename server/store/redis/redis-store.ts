@@ -1,34 +1,16 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { LarderError } from "../../core/errors.js";
 import type { CommandState } from "../command-state.js";
-import { escapeGlob, globToRegExp } from "../glob.js";
+import { globToRegExp } from "../glob.js";
 import { createRedisCommandState } from "./command-state.js";
 import { lockScripts } from "./lock-scripts.js";
 import { ReleaseSubscriber } from "./lock-watch.js";
 import { RedisLocks, type LockScriptFns } from "./locks.js";
 import { decodeEntries, encodeValue } from "./entries.js";
 import { bytes, int, list, optInt, text, type ScriptFn } from "./script.js";
-import { matchSuperset, parseKeysCursor } from "./scan.js";
+import { scanPageArgs } from "./scan.js";
 import { scripts } from "./scripts.js";
-import type {
-  Entry,
-  Expiry,
-  ExtendLockOutcome,
-  ExtendOutcome,
-  HasOutcome,
-  IncrementOutcome,
-  KeysPage,
-  LockAttempt,
-  LockGrant,
-  LockHolder,
-  LocksPage,
-  SetInput,
-  SetManyOutcome,
-  SetOutcome,
-  Store,
-  UnlockOutcome,
-  WriteInput,
-} from "../store.js";
+import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, SetInput, SetManyOutcome, SetOutcome, Store, UnlockOutcome, WriteInput } from "../store.js";
 
 /**
  * Options of {@link createRedisStore}. Exactly one topology is used: Cluster
@@ -71,8 +53,6 @@ type ScriptFns = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn> & L
 
 const int64Min = -(2n ** 63n);
 const int64Max = 2n ** 63n - 1n;
-/** SCAN elements one Keys call may look at, so a page never blocks Redis for long. */
-const scanBudget = 10_000;
 // Errors that Redis answers while it cannot serve for now; retrying later works.
 const transientReply = /^(LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY|NOREPLICAS|MOVED|ASK)\b/;
 
@@ -231,14 +211,8 @@ class RedisStore implements Store {
   }
 
   async keys(ns: string, pattern: string, cursor: string, limit: number): Promise<KeysPage> {
-    const [redisCursor, rangeEnd, after] = parseKeysCursor(cursor);
-    const page = Math.max(1, Math.floor(limit));
-    // A batch of a quarter page keeps the walk of an overflowing batch short.
-    const count = Math.max(16, Math.ceil(page / 4));
-    const budget = Math.ceil(scanBudget / count);
     const prefix = this.entryPrefix(ns);
-    const match = escapeGlob(prefix) + matchSuperset(pattern);
-    const args = [match, redisCursor, rangeEnd, after, String(page), String(count), String(budget)];
+    const args = scanPageArgs(prefix, pattern, cursor, limit);
     const reply = list(await this.run(() => this.scripts.larderKeysBuffer(this.seqKey(ns), ...args)));
     // MATCH works on bytes and was only a superset of the glob (see
     // matchSuperset); this filter applies the glob by code point.

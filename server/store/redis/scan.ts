@@ -58,6 +58,23 @@ export function matchSuperset(pattern: string): string {
   return wildcards > maxMatchWildcards ? "*" : out;
 }
 
+/** SCAN elements one Keys or ListLocks call may look at, so a page never blocks Redis for long. */
+const scanBudget = 10_000;
+
+/**
+ * The arguments of a paging script (Keys, ListLocks) for one page of the
+ * names under `prefix` that match the glob `pattern`.
+ */
+export function scanPageArgs(prefix: string, pattern: string, cursor: string, limit: number): string[] {
+  const [redisCursor, rangeEnd, after] = parseKeysCursor(cursor);
+  const page = Math.max(1, Math.floor(limit));
+  // A batch of a quarter page keeps the walk of an overflowing batch short.
+  const count = Math.max(16, Math.ceil(page / 4));
+  const budget = Math.ceil(scanBudget / count);
+  const match = escapeGlob(prefix) + matchSuperset(pattern);
+  return [match, redisCursor, rangeEnd, after, String(page), String(count), String(budget)];
+}
+
 /**
  * Splits an opaque Keys cursor into a SCAN cursor and, inside a split SCAN
  * range, that range's end and the hash of the last key returned.

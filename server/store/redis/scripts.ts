@@ -43,10 +43,11 @@ end
 `;
 
 /**
- * The Lua `write(...)` shared by set, setMany and the guarded set. The
- * version comes from the namespace sequence, which never expires and is
- * never reset, so a deleted and recreated key never gets an old version back
- * (no ABA for compare-and-set). `r` and, on overwrite, `c` are left as they are.
+ * The Lua `write(...)` shared by set, setMany, the guarded set and an
+ * increment that creates its key. The version comes from the namespace
+ * sequence, which never expires and is never reset, so a deleted and
+ * recreated key never gets an old version back (no ABA for compare-and-set).
+ * `r` and, on overwrite, `c` are left as they are.
  */
 export const writeEntry = `
 local function write(seq, k, v, kind, ttl, now, exists)
@@ -233,24 +234,14 @@ return {1, tonumber(nx)}
  */
 const increment: ScriptDefinition = {
   numberOfKeys: 2,
-  lua: `${prelude}
+  lua: `${prelude}${writeEntry}
 local k = KEYS[2]
 local now = now_ms()
 local sn = fmt(now)
 local f = redis.call('HMGET', k, 'v', 't', 'x')
 if not f[1] then
-  local n = redis.call('INCR', KEYS[1])
-  local args = {'v', ARGV[1], 't', 'j', 'c', sn, 'u', sn, 'n', fmt(n)}
-  local ttl = tonumber(ARGV[2])
-  local x = false
-  if ttl then
-    x = fmt(now + ttl)
-    args[#args + 1] = 'x'
-    args[#args + 1] = x
-  end
-  redis.call('HSET', k, unpack(args))
-  if x then redis.call('PEXPIREAT', k, x) end
-  return {0, ARGV[1], 1, n, num(x)}
+  local n, x = write(KEYS[1], k, ARGV[1], 'j', tonumber(ARGV[2]), now, false)
+  return {0, ARGV[1], 1, n, x}
 end
 if f[2] ~= 'j' then return {1} end
 -- Valid JSON that HINCRBY would refuse; the memory store takes it as 0.
@@ -268,7 +259,7 @@ return {0, redis.call('HGET', k, 'v'), 0, n, num(f[3])}
 `,
 };
 
-/** Every script, by the command name it is defined under. */
+/** Every script, by the name `defineCommand` adds it to the client under. */
 export const scripts = {
   larderGet: get,
   larderGetMany: getMany,

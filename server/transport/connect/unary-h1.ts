@@ -3,11 +3,9 @@ import { create, fromBinary, fromJsonString, toBinary, toJsonString, type Messag
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { codeToHttpStatus, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import type { CallRecord } from "../call-pipeline.js";
 import { CacheService } from "../../gen/larder/v1/cache_pb.js";
 import { unaryMethods, type UnaryMethod } from "../../service/methods.js";
-import type { LightCallContext } from "../call-context.js";
-import { admitCall, ignoreError, routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
+import { admitCall, ignoreError, routeCallEvents, UnaryCall, type AdmittedCall, type UnaryPathOptions } from "../unary-call.js";
 
 /**
  * Takes an HTTP/1.1 request if it is one the fast path serves, and answers
@@ -95,7 +93,7 @@ function serve(
     answerError(res, admitted.refused, compression, false);
     return;
   }
-  const call = new H1Call(res, method, binary, compression, options, admitted.record, admitted.ctx);
+  const call = new H1Call(res, method, binary, compression, options, admitted);
   const length = headers["content-length"];
   if (length !== undefined && Number(length) > options.maxRequestBytes) {
     // connect-node's words, from the declared length alone.
@@ -119,40 +117,22 @@ interface Answer {
 }
 
 /** One unary call on the HTTP/1.1 fast path, from its first byte to its answer. */
-class H1Call extends UnaryCall {
+class H1Call extends UnaryCall<Answer> {
   constructor(
     private readonly res: http.ServerResponse,
     private readonly method: UnaryMethod,
     private readonly binary: boolean,
     private readonly compression: Compression | undefined,
     private readonly options: ConnectUnaryH1Options,
-    call: CallRecord,
-    ctx: LightCallContext,
+    admitted: AdmittedCall,
   ) {
-    super(options.pipeline, call, ctx);
+    super(options.pipeline, admitted, options.maxRequestBytes);
   }
 
-  data(chunk: Buffer): void {
-    if (this.done) return;
-    this.received += chunk.length;
-    if (this.received > this.options.maxRequestBytes) {
-      this.chunks.length = 0;
-      // A body without a declared length could go on for ever: the
-      // connection closes after the answer instead of reading the rest.
-      this.fail(new ConnectError(`message size is larger than configured readMaxBytes ${this.options.maxRequestBytes}`, Code.ResourceExhausted), true);
-      return;
-    }
-    this.chunks.push(chunk);
-  }
-
-  end(): void {
-    if (this.done) return;
-    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.received);
-    this.chunks.length = 0;
-    this.run(body).then(
-      (answer) => this.answer(answer),
-      (err: unknown) => this.fail(err),
-    );
+  protected bodyTooLarge(): void {
+    // A body without a declared length could go on for ever: the
+    // connection closes after the answer instead of reading the rest.
+    this.fail(new ConnectError(`message size is larger than configured readMaxBytes ${this.options.maxRequestBytes}`, Code.ResourceExhausted), true);
   }
 
   /** Answers with the error that the pipeline records for `err`. */
@@ -160,7 +140,7 @@ class H1Call extends UnaryCall {
     if (this.finish()) answerError(this.res, this.pipeline.failed(this.call, err), this.compression, close);
   }
 
-  private async run(body: Buffer): Promise<Answer | undefined> {
+  protected async run(body: Buffer): Promise<Answer | undefined> {
     const { desc } = this.method;
     const init = await this.method.call(this.parse(body), this.ctx);
     if (this.done) return undefined;
@@ -191,7 +171,7 @@ class H1Call extends UnaryCall {
     }
   }
 
-  private answer(answer: Answer | undefined): void {
+  protected answer(answer: Answer | undefined): void {
     if (answer === undefined || !this.finish()) return;
     const res = this.res;
     if (res.destroyed || res.writableEnded) {

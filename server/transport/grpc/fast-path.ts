@@ -1,14 +1,12 @@
 import type * as http2 from "node:http2";
 import { fromBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { CallRecord } from "../call-pipeline.js";
 import { unaryMethods, type UnaryMethod } from "../../service/methods.js";
 import { CacheService } from "../../gen/larder/v1/cache_pb.js";
 import { binaryEncoder } from "./binary-encoder.js";
-import { checkBodySize, frameHeadroom, frameOf, parseGrpcTimeout, readUnaryMessage } from "./frames.js";
+import { bodyTooLarge, frameHeadroom, frameOf, maxBodyBytes, parseGrpcTimeout, readUnaryMessage } from "./frames.js";
 import { encodeGrpcMessage } from "./message.js";
-import type { LightCallContext } from "../call-context.js";
-import { admitCall, ignoreError, routeCallEvents, UnaryCall, type UnaryPathOptions } from "../unary-call.js";
+import { admitCall, ignoreError, routeCallEvents, UnaryCall, type AdmittedCall, type UnaryPathOptions } from "../unary-call.js";
 
 /**
  * Takes an HTTP/2 stream if it is one the fast path serves, and answers it;
@@ -64,7 +62,7 @@ function serve(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeade
     answerError(stream, admitted.refused);
     return;
   }
-  const call = new FastCall(stream, headers, method, options, admitted.record, admitted.ctx);
+  const call = new FastCall(stream, headers, method, options, admitted);
   routeCallEvents(call, stream, stream);
   call.startTimer();
 }
@@ -73,45 +71,25 @@ function sendOkTrailers(this: http2.ServerHttp2Stream): void {
   this.sendTrailers(okTrailers);
 }
 
+/** What a served call answers: its frame, and the response it holds (for metrics). */
+interface Answer {
+  readonly frame: Buffer;
+  readonly res: object;
+}
+
 /** One unary call on the fast path, from its first byte to its answer. */
-class FastCall extends UnaryCall {
+class FastCall extends UnaryCall<Answer> {
   constructor(
     private readonly stream: http2.ServerHttp2Stream,
     private readonly headers: http2.IncomingHttpHeaders,
     private readonly method: UnaryMethod,
     private readonly options: GrpcFastPathOptions,
-    call: CallRecord,
-    ctx: LightCallContext,
+    admitted: AdmittedCall,
   ) {
-    super(options.pipeline, call, ctx);
+    super(options.pipeline, admitted, maxBodyBytes(options.maxRequestBytes));
   }
 
-  data(chunk: Buffer): void {
-    if (this.done) return;
-    this.received += chunk.length;
-    try {
-      checkBodySize(this.received, this.options.maxRequestBytes);
-      this.chunks.push(chunk);
-    } catch (err) {
-      this.chunks.length = 0;
-      this.fail(err);
-    }
-  }
-
-  end(): void {
-    if (this.done) return;
-    const body = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    this.run(body)
-      .then(
-        (answer) => this.answer(answer),
-        (err: unknown) => this.fail(err),
-      )
-      // Only reachable if recording an answered call threw: the client has
-      // its answer, and the process must not die of an unhandled rejection.
-      .catch((err: unknown) => this.fail(err));
-  }
-
-  private async run(body: Buffer): Promise<{ frame: Buffer; res: object } | undefined> {
+  protected async run(body: Buffer): Promise<Answer | undefined> {
     const { method, options } = this;
     const raw = readUnaryMessage(body, encodingOf(this.headers), options.maxRequestBytes);
     // Only a compressed body needs to wait for gunzip.
@@ -129,7 +107,7 @@ class FastCall extends UnaryCall {
     return { frame: frameOf(binaryEncoder(method.desc.output)(init, frameHeadroom)), res: init };
   }
 
-  private answer(answer: { frame: Buffer; res: object } | undefined): void {
+  protected answer(answer: Answer | undefined): void {
     if (answer === undefined || !this.finish()) return;
     const stream = this.stream;
     if (stream.destroyed || stream.closed) {
@@ -140,6 +118,10 @@ class FastCall extends UnaryCall {
     stream.once("wantTrailers", sendOkTrailers);
     stream.end(answer.frame);
     this.pipeline.succeeded(this.call, answer.res);
+  }
+
+  protected bodyTooLarge(): void {
+    this.fail(bodyTooLarge(this.options.maxRequestBytes));
   }
 
   protected fail(err: unknown): void {

@@ -32,13 +32,14 @@ function tooLarge(bytes: number | undefined, maxBytes: number): LarderError {
   return new LarderError("resourceExhausted", `request message: ${size} the limit of ${describeBytes(maxBytes)}`);
 }
 
-/**
- * Throws RESOURCE_EXHAUSTED once a request body read so far is larger than
- * one frame of `maxBytes` can be, so that an oversized body is refused
- * without being kept.
- */
-export function checkBodySize(received: number, maxBytes: number): void {
-  if (received > maxBytes + prefixBytes) throw tooLarge(undefined, maxBytes);
+/** The largest request body that can hold one message of `maxBytes`: one frame. */
+export function maxBodyBytes(maxBytes: number): number {
+  return maxBytes + prefixBytes;
+}
+
+/** RESOURCE_EXHAUSTED for a body past {@link maxBodyBytes}, refused without being kept. */
+export function bodyTooLarge(maxBytes: number): LarderError {
+  return tooLarge(undefined, maxBytes);
 }
 
 /**
