@@ -103,7 +103,7 @@ func (b *syncBuffer) contains(s string) bool {
 // given store kind and returns its URL.
 func startLarder(t testing.TB, kind string) string {
 	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "dist", "cli.js")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "dist", "app", "cli.js")); err != nil {
 		t.Fatalf("the server is not built: run npm run build (%v)", err)
 	}
 	env := []string{}

@@ -60,7 +60,7 @@ class Servers:
         return f"redis://127.0.0.1:{port}"
 
     def start_larder(self, redis_url=None) -> str:
-        if not (REPO / "dist" / "cli.js").exists():
+        if not (REPO / "dist" / "app" / "cli.js").exists():
             raise RuntimeError("the server is not built: run `npm run build` first")
         port = free_port()
         env = {**os.environ, "LARDER_PORT": str(port), "LARDER_HOST": "127.0.0.1", "LARDER_LOG_LEVEL": "info"}
