@@ -44,10 +44,11 @@ type Client struct {
 }
 
 type config struct {
-	apiKey    string
-	namespace string
-	timeout   time.Duration
-	retries   int
+	apiKey         string
+	namespace      string
+	timeout        time.Duration
+	retries        int
+	computeLockTTL time.Duration
 }
 
 // Option configures NewClient.
@@ -72,9 +73,12 @@ func WithRetries(n int) Option { return func(c *config) { c.retries = n } }
 // "https://..." for TLS). The connection is made lazily, so an unreachable
 // server shows up as UNAVAILABLE on the first call.
 func NewClient(rawURL string, opts ...Option) (*Client, error) {
-	cfg := config{timeout: 5 * time.Second, retries: 3}
+	cfg := config{timeout: 5 * time.Second, retries: 3, computeLockTTL: computeLockTTL}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.computeLockTTL <= 0 {
+		return nil, invalidArgument("computeLockTTL", fmt.Sprintf("must be positive, got %s", cfg.computeLockTTL))
 	}
 	target, useTLS, err := targetOf(rawURL)
 	if err != nil {

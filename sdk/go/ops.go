@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"time"
 
 	larderv1 "github.com/larder/larder/sdk/go/gen/larder/v1"
 	"google.golang.org/grpc/codes"
 )
 
-// batch is the server's default limit of keys per GetMany or Delete.
+// batch is the server's default limit of keys per GetMany, SetMany or
+// Delete, and of a Keys page.
 const batch = 1000
 
 // SetOption configures Set, GetOrSet and Increment.
@@ -162,18 +162,8 @@ func (c *Client) Has(ctx context.Context, key string) (bool, error) {
 
 // Delete removes one or more keys and reports whether any of them existed.
 func (c *Client) Delete(ctx context.Context, keys ...string) (bool, error) {
-	var deleted int64
-	for i := 0; i < len(keys); i += batch {
-		part := keys[i:min(i+batch, len(keys))]
-		res, err := invoke(ctx, c, true, 0, func(ctx context.Context) (*larderv1.DeleteResponse, error) {
-			return c.rpc.Delete(ctx, &larderv1.DeleteRequest{Keys: part})
-		})
-		if err != nil {
-			return deleted > 0, err
-		}
-		deleted += res.GetDeleted()
-	}
-	return deleted > 0, nil
+	deleted, err := c.DeleteMany(ctx, keys)
+	return deleted > 0, err
 }
 
 // Extend adds d to the remaining TTL of key and reports whether it existed.
@@ -187,31 +177,6 @@ func (c *Client) Extend(ctx context.Context, key string, d time.Duration) (bool,
 		return c.rpc.Extend(ctx, &larderv1.ExtendRequest{Key: key, AddMs: ms})
 	})
 	return res.GetFound(), err
-}
-
-// Keys lists every key matching a glob (`*`, `?`, `[a-z]`, `\` escapes; ""
-// means all), following all pages, without duplicates, in no particular order.
-func (c *Client) Keys(ctx context.Context, pattern string) ([]string, error) {
-	seen := map[string]bool{}
-	keys := []string{}
-	cursor := ""
-	for {
-		res, err := invoke(ctx, c, true, 0, func(ctx context.Context) (*larderv1.KeysResponse, error) {
-			return c.rpc.Keys(ctx, &larderv1.KeysRequest{Pattern: pattern, Cursor: cursor, Limit: batch})
-		})
-		if err != nil {
-			return nil, err
-		}
-		for _, k := range res.GetKeys() {
-			if !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
-		if cursor = res.GetNextCursor(); cursor == "" {
-			return keys, nil
-		}
-	}
 }
 
 // Item is one key of a GetMany answer.
@@ -272,60 +237,6 @@ func (c *Client) Increment(ctx context.Context, key string, delta int64, opts ..
 		return c.rpc.Increment(ctx, req)
 	})
 	return res.GetValue(), err
-}
-
-// GetOrSet reads key into out; on a miss it calls fn, stores its result
-// with opts (e.g. WithTTL) and decodes it into out as a later Get would.
-//
-// Concurrent calls for one key in this process share one read and one fn
-// call. Across processes (and with the other SDKs), the lock
-// "larder:compute:<key>" lets one caller compute while the others wait for it
-// (up to 10 s) and read its result.
-func (c *Client) GetOrSet(ctx context.Context, key string, out any, fn func(context.Context) (any, error),
-	opts ...SetOption) error {
-	if out != nil && reflect.ValueOf(out).Kind() != reflect.Pointer {
-		return invalidArgument("out", fmt.Sprintf("must be a pointer, got %T", out))
-	}
-	value, err := c.flights.do(key, func() (*larderv1.Value, error) { return c.compute(ctx, key, fn, opts) })
-	if err != nil {
-		return err
-	}
-	return decodeValue(value, out)
-}
-
-func (c *Client) compute(ctx context.Context, key string, fn func(context.Context) (any, error),
-	opts []SetOption) (*larderv1.Value, error) {
-	res, err := c.read(ctx, key)
-	if err != nil || res.GetFound() {
-		return res.GetValue(), err
-	}
-	guard, err := c.Lock(ctx, computeLockPrefix+key, WithLockTTL(computeLockTTL), WithWait(computeLockWait))
-	if ErrorCode(err) == codes.PermissionDenied {
-		// A key without the lock permission still gets its value, only
-		// without the cross-process guarantee.
-		guard, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if guard != nil {
-		defer func() { _, _ = guard.Unlock(context.Background()) }()
-		if res, err = c.read(ctx, key); err != nil || res.GetFound() {
-			return res.GetValue(), err
-		}
-	}
-	v, err := fn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	encoded, err := encodeValue(v)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.Set(ctx, key, v, opts...); err != nil {
-		return nil, err
-	}
-	return encoded, nil
 }
 
 func min(a, b int) int {

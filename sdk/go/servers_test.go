@@ -12,6 +12,10 @@ import (
 	"time"
 )
 
+// serverEntry is the built server that bin/larder.js loads, relative to the
+// repository; its absence means `npm run build` has not run.
+const serverEntry = "dist/app/cli.js"
+
 // repoRoot is the repository this SDK lives in. The working directory may be
 // a GOPATH symlink to sdk/go, so the symlink is resolved first.
 func repoRoot(t testing.TB) string {
@@ -100,15 +104,16 @@ func (b *syncBuffer) contains(s string) bool {
 }
 
 // startLarder starts the repository's built server (npm run build) on the
-// given store kind and returns its URL.
-func startLarder(t testing.TB, kind string) string {
+// given store kind, with extra environment variables ("NAME=value", e.g.
+// LARDER_CONFIG), and returns its URL.
+func startLarder(t testing.TB, kind string, extraEnv ...string) string {
 	root := repoRoot(t)
-	if _, err := os.Stat(filepath.Join(root, "dist", "app", "cli.js")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(serverEntry))); err != nil {
 		t.Fatalf("the server is not built: run npm run build (%v)", err)
 	}
 	env := []string{}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "REDIS_URL=") {
+		if !strings.HasPrefix(kv, "REDIS_URL=") && !strings.HasPrefix(kv, "LARDER_CONFIG=") {
 			env = append(env, kv)
 		}
 	}
@@ -118,6 +123,7 @@ func startLarder(t testing.TB, kind string) string {
 	port := freePort(t)
 	cmd := exec.Command("node", filepath.Join(root, "bin", "larder.js"), "serve")
 	cmd.Env = append(env, fmt.Sprintf("LARDER_PORT=%d", port), "LARDER_HOST=127.0.0.1", "LARDER_LOG_LEVEL=info")
+	cmd.Env = append(cmd.Env, extraEnv...)
 	out := &syncBuffer{mu: make(chan struct{}, 1)}
 	cmd.Stdout, cmd.Stderr = out, out
 	start(t, cmd)

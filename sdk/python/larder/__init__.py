@@ -18,16 +18,22 @@ import os as _os
 # to the generated modules without touching sys.path or the generated code.
 __path__.append(_os.path.join(_os.path.dirname(__file__), "gen", "larder"))  # noqa: F821
 
-from ._common import LarderError, LockHolder, LockNotAcquired  # noqa: E402
-from ._sync import Cache, LockHandle  # noqa: E402
-from ._aio import AsyncCache, AsyncLockHandle  # noqa: E402
+from ._common import LarderError, LockHolder, LockInfo, LockNotAcquired  # noqa: E402
+from ._commands import CommandEvent, CommandResult  # noqa: E402
+from ._sync import Cache  # noqa: E402
+from ._sync_lock import LockHandle  # noqa: E402
+from ._aio import AsyncCache  # noqa: E402
+from ._aio_lock import AsyncLockHandle  # noqa: E402
 
 __all__ = [
     "AsyncCache",
     "AsyncLockHandle",
     "Cache",
+    "CommandEvent",
+    "CommandResult",
     "LarderError",
     "LockHandle",
     "LockHolder",
+    "LockInfo",
     "LockNotAcquired",
 ]

@@ -4,76 +4,17 @@ with coroutines, over ``grpc.aio``."""
 import asyncio
 import os
 import socket
-from datetime import datetime
-from typing import Any, Awaitable, Callable, Dict, Generator, Iterable, List, Optional, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import grpc
 import grpc.aio
 
 from larder.v1 import cache_pb2, cache_pb2_grpc, lock_pb2
 
+from . import _commands as cmd
 from . import _common as c
-from ._common import LarderError, LockNotAcquired
-
-
-class AsyncLockHandle:
-    """A held lock (see :class:`larder.LockHandle`); ``async with`` releases it."""
-
-    def __init__(self, cache: "AsyncCache", name: str, res: lock_pb2.LockResponse):
-        self._cache = cache
-        self.name = name
-        self.token = res.token
-        self.fencing_token = res.fencing_token
-        self.expires_at: Optional[datetime] = c.datetime_of(res.expires_at)
-        self._released = False
-
-    async def release(self) -> bool:
-        """Releases the lock; True if this call freed it."""
-        if self._released:
-            return False
-        res = await self._cache._call("Unlock", lock_pb2.UnlockRequest(name=self.name, token=self.token), True)
-        self._released = True
-        return res.status == lock_pb2.UNLOCK_STATUS_RELEASED
-
-    async def extend(self, ttl: Optional[float] = None) -> Optional[datetime]:
-        """Sets the expiry to ``ttl`` seconds from now and returns it;
-        FAILED_PRECONDITION if no longer held."""
-        req = lock_pb2.ExtendLockRequest(name=self.name, token=self.token,
-                                         ttl_ms=0 if ttl is None else c.seconds_to_ms("ttl", ttl))
-        res = await self._cache._call("ExtendLock", req, True)
-        if res.status != lock_pb2.EXTEND_LOCK_STATUS_EXTENDED:
-            raise LarderError(grpc.StatusCode.FAILED_PRECONDITION, f"extend: lock {self.name!r} is no longer held")
-        self.expires_at = c.datetime_of(res.expires_at)
-        return self.expires_at
-
-    async def __aenter__(self) -> "AsyncLockHandle":
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        try:
-            await self.release()
-        except LarderError:
-            pass
-
-
-class _PendingLock:
-    """What ``AsyncCache.lock`` returns: await it for a handle, or use it
-    directly in ``async with`` to release at the end of the block."""
-
-    def __init__(self, acquire: Callable[[], Awaitable[AsyncLockHandle]]):
-        self._acquire = acquire
-        self._handle: Optional[AsyncLockHandle] = None
-
-    def __await__(self) -> Generator[Any, None, AsyncLockHandle]:
-        return self._acquire().__await__()
-
-    async def __aenter__(self) -> AsyncLockHandle:
-        self._handle = await self._acquire()
-        return self._handle
-
-    async def __aexit__(self, *exc: Any) -> None:
-        if self._handle is not None:
-            await self._handle.__aexit__(*exc)
+from ._aio_lock import AsyncLockHandle, PendingLock, resolve_miss
+from ._common import LockHolder, LockInfo, LockNotAcquired
 
 
 class AsyncCache:
@@ -81,8 +22,10 @@ class AsyncCache:
     semantics. Create it inside the event loop that uses it."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, namespace: Optional[str] = None,
-                 timeout: float = 5.0, retries: int = 3):
+                 timeout: float = 5.0, retries: int = 3, compute_lock_ttl: float = c.COMPUTE_LOCK_TTL_S):
         target, tls = c.target_of(url)
+        c.seconds_to_ms("compute_lock_ttl", compute_lock_ttl)
+        self._compute_lock_ttl = compute_lock_ttl
         self._channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials()) if tls
                          else grpc.aio.insecure_channel(target))
         self._stub = cache_pb2_grpc.CacheServiceStub(self._channel)
@@ -128,11 +71,14 @@ class AsyncCache:
 
     async def delete(self, key: Union[str, Iterable[str]]) -> bool:
         """Removes a key (or a list of keys); True if it (or any) existed."""
-        keys = [key] if isinstance(key, str) else c.check_keys(key)
+        return await self.delete_many(c.keys_of(key)) > 0
+
+    async def delete_many(self, keys: Iterable[str]) -> int:
+        """Removes any number of keys (in batches of 1000); returns how many existed."""
         deleted = 0
-        for batch in c.batches(keys):
+        for batch in c.batches(c.check_keys(keys)):
             deleted += (await self._call("Delete", cache_pb2.DeleteRequest(keys=batch), True)).deleted
-        return deleted > 0
+        return deleted
 
     async def extend(self, key: str, seconds: float) -> bool:
         """Adds ``seconds`` to the remaining TTL; False if the key is missing."""
@@ -140,16 +86,22 @@ class AsyncCache:
         return (await self._call("Extend", req, False)).found
 
     async def keys(self, pattern: Optional[str] = None) -> List[str]:
-        """Every key matching a glob, following all pages."""
-        seen: Dict[str, None] = {}
+        """Every key matching a glob, following all pages, without duplicates."""
+        return list(dict.fromkeys([k async for k in self.iter_keys(pattern, page_size=c.BATCH)]))
+
+    async def iter_keys(self, pattern: Optional[str] = None, page_size: Optional[int] = None) -> AsyncIterator[str]:
+        """Yields the keys matching a glob lazily (``async for``), one page
+        of ``page_size`` keys (default the server's 100) at a time."""
+        limit = c.page_size_of(page_size)
         cursor = ""
         while True:
-            req = cache_pb2.KeysRequest(pattern=pattern or "", cursor=cursor, limit=1000)
+            req = cache_pb2.KeysRequest(pattern=pattern or "", cursor=cursor, limit=limit)
             res = await self._call("Keys", req, True)
-            seen.update(dict.fromkeys(res.keys))
+            for key in res.keys:
+                yield key
             cursor = res.next_cursor
             if not cursor:
-                return list(seen)
+                return
 
     async def get_many(self, keys: Iterable[str]) -> Dict[str, Any]:
         """Reads many keys; a dict in request order, None for each miss."""
@@ -159,24 +111,71 @@ class AsyncCache:
                 out[item.key] = c.decode_value(item.value) if item.found else None
         return out
 
+    async def set_many(self, entries: Union[Mapping[str, Any], Iterable[Tuple[Any, ...]]],
+                       ttl: Optional[float] = None) -> None:
+        """Writes many entries unconditionally (see :meth:`larder.Cache.set_many`)."""
+        wire = c.set_many_entries(entries, ttl)
+        for i in range(0, len(wire), c.BATCH):
+            await self._call("SetMany", cache_pb2.SetManyRequest(entries=wire[i:i + c.BATCH]), True)
+
     async def increment(self, key: str, delta: int = 1, ttl: Optional[float] = None) -> int:
         """Atomically adds ``delta`` to an integer value; returns the new value."""
         return (await self._call("Increment", c.increment_request(key, delta, ttl), False)).value
 
     def lock(self, name: str, ttl: Optional[float] = None, wait: Optional[float] = None,
-             owner: Optional[str] = None) -> _PendingLock:
+             owner: Optional[str] = None, auto_renew: bool = False) -> PendingLock:
         """Acquires a named lock; ``async with cache.lock(name) as lock:``
         releases it at the end of the block, ``await cache.lock(name)``
-        returns the handle. Raises :class:`LockNotAcquired` when busy."""
+        returns the handle. ``auto_renew`` extends it every third of its TTL
+        (in a task) until released. Raises :class:`LockNotAcquired` when busy."""
 
         async def acquire() -> AsyncLockHandle:
-            req = c.lock_request(name, ttl, wait, owner, self._owner)
-            res = await self._call("Lock", req, False, req.wait_ms / 1000)
-            if not res.acquired:
-                raise LockNotAcquired(name, c.holder_of(res))
-            return AsyncLockHandle(self, name, res)
+            handle, holder = await self._acquire(name, ttl, wait, owner, auto_renew)
+            if handle is None:
+                raise LockNotAcquired(name, holder)
+            return handle
 
-        return _PendingLock(acquire)
+        return PendingLock(acquire)
+
+    async def try_lock(self, name: str, ttl: Optional[float] = None, wait: Optional[float] = None,
+                       owner: Optional[str] = None, auto_renew: bool = False) -> Optional[AsyncLockHandle]:
+        """Like :meth:`lock`, but returns None instead of raising when busy."""
+        return (await self._acquire(name, ttl, wait, owner, auto_renew))[0]
+
+    async def _acquire(self, name: str, ttl: Optional[float], wait: Optional[float], owner: Optional[str],
+                       auto_renew: bool) -> Tuple[Optional[AsyncLockHandle], Optional[LockHolder]]:
+        req = c.lock_request(name, ttl, wait, owner, self._owner)
+        res = await self._call("Lock", req, False, req.wait_ms / 1000)
+        if not res.acquired:
+            return None, c.holder_of(res)
+        return AsyncLockHandle(self, name, res, req.ttl_ms, auto_renew), None
+
+    async def check_lock(self, name: str, wait: Optional[float] = None) -> bool:
+        """Whether a lock is free now, or becomes free within ``wait`` seconds."""
+        req = c.check_lock_request(name, wait)
+        return (await self._call("CheckLock", req, True, req.wait_ms / 1000)).available
+
+    async def list_locks(self, pattern: Optional[str] = None) -> List[LockInfo]:
+        """The live locks whose names match a glob, following all pages."""
+        pages = []
+        cursor = ""
+        while True:
+            req = lock_pb2.ListLocksRequest(pattern=pattern or "", cursor=cursor, limit=c.BATCH)
+            pages.append(await self._call("ListLocks", req, True))
+            cursor = pages[-1].next_cursor
+            if not cursor:
+                return c.lock_infos(pages)
+
+    async def run_command(self, name: str, args: Optional[Mapping[str, Any]] = None,
+                          headers: Optional[Mapping[str, str]] = None, body: Any = None) -> cmd.CommandResult:
+        """Runs a configured command (see :meth:`larder.Cache.run_command`). Not retried."""
+        req = cmd.run_command_request(name, args, headers, body)
+        return cmd.command_result(await self._call("RunCommand", req, False))
+
+    async def command_events(self, command: Optional[str] = None,
+                             limit: Optional[int] = None) -> List[cmd.CommandEvent]:
+        """The namespace's fallback activations and deactivations, newest first."""
+        return cmd.command_events(await self._call("ListCommandEvents", cmd.events_request(command, limit), True))
 
     async def get_or_set(self, key: str, fn: Callable[[], Any], ttl: Optional[float] = None,
                          lock_wait: float = 10.0) -> Any:
@@ -195,27 +194,20 @@ class AsyncCache:
         res = await self._read(key)
         if res.found:
             return c.decode_value(res.value)
-        guard: Optional[AsyncLockHandle]
-        try:
-            guard = await self.lock(c.COMPUTE_LOCK_PREFIX + key, ttl=c.COMPUTE_LOCK_TTL_S, wait=lock_wait)
-        except LarderError as err:
-            if err.code != "PERMISSION_DENIED":
-                raise
-            guard = None
-        try:
-            if guard is not None:
-                res = await self._read(key)
-                if res.found:
-                    return c.decode_value(res.value)
+
+        async def reread() -> Tuple[bool, Any]:
+            again = await self._read(key)
+            return again.found, (c.decode_value(again.value) if again.found else None)
+
+        async def compute_and_store() -> Any:
             value = fn()
             if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
                 value = await value
             req, _ = c.set_request(key, value, ttl, False, False, False, None, None)
             await self._call("Set", req, True)
             return c.decode_value(req.value)
-        finally:
-            if guard is not None:
-                await guard.__aexit__(None, None, None)
+
+        return await resolve_miss(self, key, compute_and_store, reread, self._compute_lock_ttl, lock_wait)
 
     async def close(self) -> None:
         """Closes the connection."""

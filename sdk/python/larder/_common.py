@@ -1,12 +1,14 @@
 """What the sync and async clients share: value and TTL conversions, the
 error type, and the retry policy. Nothing here does I/O."""
 
+import base64
+import hashlib
 import json
 import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 import grpc
@@ -16,9 +18,16 @@ from larder.v1 import cache_pb2, lock_pb2, value_pb2
 #: Keys per GetMany/Delete request: the server's default batch limit.
 BATCH = 1000
 #: The compute lock of get_or_set, shared with the TypeScript SDK so that
-#: callers in both languages wait for each other.
+#: callers in both languages wait for each other. Its TTL is how soon another
+#: caller takes over from one that died; it is renewed while ``fn`` runs.
 COMPUTE_LOCK_PREFIX = "larder:compute:"
 COMPUTE_LOCK_TTL_S = 5.0
+#: Longer keys are hashed into the compute lock's name, which must stay
+#: within the server's key size limit (as in the TypeScript SDK).
+_MAX_LITERAL_LOCK_KEY_BYTES = 200
+#: The longest single CheckLock wait of get_or_set, well under the server's
+#: maximum wait (60 s by default).
+MAX_CHECK_WAIT_S = 30.0
 
 
 class LarderError(Exception):
@@ -48,14 +57,24 @@ class LockHolder:
     fencing_token: int
 
 
+@dataclass(frozen=True)
+class LockInfo:
+    """One live lock, as ``list_locks`` lists it."""
+
+    name: str
+    owner: str
+    expires_at: Optional[datetime]
+    fencing_token: int
+
+
 class LockNotAcquired(LarderError):
     """Raised by ``lock`` (and get_or_set) when the lock stayed busy for the
     whole wait. The code is ABORTED, so that it is neither retried nor taken
     for a deadline of the call itself."""
 
-    def __init__(self, name: str, holder: Optional[LockHolder]):
+    def __init__(self, name: str, holder: Optional[LockHolder], message: Optional[str] = None):
         by = "" if holder is None else f" (held by {holder.owner!r})"
-        super().__init__(grpc.StatusCode.ABORTED, f"lock: {name!r} was not acquired within the wait{by}")
+        super().__init__(grpc.StatusCode.ABORTED, message or f"lock: {name!r} was not acquired within the wait{by}")
         self.lock_name = name
         self.holder = holder
 
@@ -164,6 +183,33 @@ def increment_request(key: str, delta: int, ttl: Optional[float]) -> cache_pb2.I
     return req
 
 
+def set_many_entries(entries: Any, ttl: Optional[float]) -> List[cache_pb2.SetManyEntry]:
+    """The wire entries of ``set_many``: a mapping of key to value, or an
+    iterable of ``(key, value)`` or ``(key, value, ttl)`` tuples, where an
+    entry's own TTL wins over ``ttl``. Everything is encoded before the
+    first request, so that a bad value fails the call before any write."""
+    items: Iterable[Any]
+    if isinstance(entries, Mapping):
+        items = entries.items()
+    elif isinstance(entries, (str, bytes)):
+        raise invalid_argument("entries", "must be a mapping or a list of (key, value[, ttl]) tuples")
+    else:
+        items = entries
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+            raise invalid_argument(f"entries[{i}]", f"must be a (key, value) or (key, value, ttl) tuple, got {item!r}")
+        key, value = item[0], item[1]
+        entry_ttl = item[2] if len(item) == 3 and item[2] is not None else ttl
+        if not isinstance(key, str):
+            raise invalid_argument(f"entries[{i}].key", f"must be a string, got {type(key).__name__}")
+        entry = cache_pb2.SetManyEntry(key=key, value=encode_value(f"entries[{i}].value", value))
+        if entry_ttl is not None:
+            entry.ttl_ms = seconds_to_ms(f"entries[{i}].ttl", entry_ttl)
+        out.append(entry)
+    return out
+
+
 def lock_request(name: str, ttl: Optional[float], wait: Optional[float], owner: Optional[str],
                  default_owner: str) -> lock_pb2.LockRequest:
     """The LockRequest of ``lock``; 0 means the server's default TTL / no wait."""
@@ -173,6 +219,42 @@ def lock_request(name: str, ttl: Optional[float], wait: Optional[float], owner: 
         wait_ms=0 if not wait else seconds_to_ms("wait", wait),
         owner=owner if owner is not None else default_owner,
     )
+
+
+def check_lock_request(name: str, wait: Optional[float]) -> lock_pb2.CheckLockRequest:
+    """The CheckLockRequest of ``check_lock``."""
+    return lock_pb2.CheckLockRequest(name=name, wait_ms=0 if not wait else seconds_to_ms("wait", wait))
+
+
+def lock_infos(pages: Iterable[Any]) -> List[LockInfo]:
+    """The locks of ListLocks pages, once each: a lock renewed or re-granted
+    between two pages may be listed twice."""
+    out = {}
+    for page in pages:
+        for lock in page.locks:
+            if lock.HasField("holder"):
+                h = lock.holder
+                out[lock.name] = LockInfo(name=lock.name, owner=h.owner, expires_at=datetime_of(h.expires_at),
+                                          fencing_token=h.fencing_token)
+    return list(out.values())
+
+
+def compute_lock_name(key: str) -> str:
+    """The lock that serializes computations of ``key`` across processes and
+    SDKs; the same name the TypeScript SDK uses."""
+    if len(key.encode("utf-8")) <= _MAX_LITERAL_LOCK_KEY_BYTES:
+        return COMPUTE_LOCK_PREFIX + key
+    digest = base64.urlsafe_b64encode(hashlib.sha256(key.encode("utf-8")).digest()).rstrip(b"=").decode()
+    return f"{COMPUTE_LOCK_PREFIX}sha256:{digest}"
+
+
+def page_size_of(page_size: Optional[int]) -> int:
+    """The Keys page limit; 0 asks for the server's default (100)."""
+    if page_size is None:
+        return 0
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        raise invalid_argument("page_size", f"must be a positive integer, got {page_size!r}")
+    return page_size
 
 
 def datetime_of(ts: Any) -> Optional[datetime]:
@@ -194,6 +276,11 @@ def batches(keys: Sequence[str]):
     """Splits keys into requests the server accepts."""
     for i in range(0, len(keys), BATCH):
         yield list(keys[i:i + BATCH])
+
+
+def keys_of(key: Union[str, Iterable[str]]) -> list:
+    """One key or many as a list."""
+    return [key] if isinstance(key, str) else check_keys(key)
 
 
 def check_keys(keys: Any) -> list:

@@ -4,69 +4,16 @@ import os
 import socket
 import threading
 import time
-from datetime import datetime
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 import grpc
 
 from larder.v1 import cache_pb2, cache_pb2_grpc, lock_pb2
 
+from . import _commands as cmd
 from . import _common as c
-from ._common import LarderError, LockNotAcquired
-
-
-class LockHandle:
-    """A held lock. Use it as a context manager to release it at the end of
-    the block, or call :meth:`release`.
-
-    Attributes:
-        name: the lock's name.
-        token: the secret owner token; pass the handle as ``lock=`` to
-            ``Cache.set`` for a write that applies only while it is held.
-        fencing_token: rises with every grant of the name and never repeats;
-            hand it to other storage so it can refuse older holders.
-        expires_at: when the grant expires unless extended.
-    """
-
-    def __init__(self, cache: "Cache", name: str, res: lock_pb2.LockResponse):
-        self._cache = cache
-        self.name = name
-        self.token = res.token
-        self.fencing_token = res.fencing_token
-        self.expires_at: Optional[datetime] = c.datetime_of(res.expires_at)
-        self._released = False
-
-    def release(self) -> bool:
-        """Releases the lock; True if this call freed it, False if it had
-        expired, been taken over or released before."""
-        if self._released:
-            return False
-        # Safe to retry: a repeat after a lost answer finds NOT_HELD.
-        res = self._cache._call("Unlock", lock_pb2.UnlockRequest(name=self.name, token=self.token), True)
-        self._released = True
-        return res.status == lock_pb2.UNLOCK_STATUS_RELEASED
-
-    def extend(self, ttl: Optional[float] = None) -> Optional[datetime]:
-        """Sets the expiry to ``ttl`` seconds from now (default: the server's
-        lock duration) and returns it; FAILED_PRECONDITION if no longer held."""
-        req = lock_pb2.ExtendLockRequest(name=self.name, token=self.token,
-                                         ttl_ms=0 if ttl is None else c.seconds_to_ms("ttl", ttl))
-        res = self._cache._call("ExtendLock", req, True)
-        if res.status != lock_pb2.EXTEND_LOCK_STATUS_EXTENDED:
-            raise LarderError(grpc.StatusCode.FAILED_PRECONDITION, f"extend: lock {self.name!r} is no longer held")
-        self.expires_at = c.datetime_of(res.expires_at)
-        return self.expires_at
-
-    def __enter__(self) -> "LockHandle":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        # Never raise here: it would mask the block's own exception, and an
-        # unreachable server leaves the lock to its TTL anyway.
-        try:
-            self.release()
-        except LarderError:
-            pass
+from ._common import LockHolder, LockInfo, LockNotAcquired
+from ._sync_lock import LockHandle, resolve_miss
 
 
 class _Flight:
@@ -89,14 +36,16 @@ class Cache:
     """
 
     def __init__(self, url: str, api_key: Optional[str] = None, namespace: Optional[str] = None,
-                 timeout: float = 5.0, retries: int = 3):
+                 timeout: float = 5.0, retries: int = 3, compute_lock_ttl: float = c.COMPUTE_LOCK_TTL_S):
         target, tls = c.target_of(url)
+        c.seconds_to_ms("compute_lock_ttl", compute_lock_ttl)
         self._channel = (grpc.secure_channel(target, grpc.ssl_channel_credentials()) if tls
                          else grpc.insecure_channel(target))
         self._stub = cache_pb2_grpc.CacheServiceStub(self._channel)
         self._metadata = c.metadata_of(api_key, namespace)
         self._timeout = timeout
         self._retries = retries
+        self._compute_lock_ttl = compute_lock_ttl
         self._owner = f"{socket.gethostname()}:{os.getpid()}"
         self._flights: Dict[str, _Flight] = {}
         self._flights_lock = threading.Lock()
@@ -139,13 +88,16 @@ class Cache:
 
     def delete(self, key: Union[str, Iterable[str]]) -> bool:
         """Removes a key (or a list of keys); True if it (or any) existed."""
-        keys = [key] if isinstance(key, str) else c.check_keys(key)
-        if not keys:
-            return False
+        return self.delete_many(c.keys_of(key)) > 0
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        """Removes any number of keys (sent in batches of 1000); returns how
+        many existed. Retried on UNAVAILABLE: deleting twice leaves the same
+        state, only the count can then be lower."""
         deleted = 0
-        for batch in c.batches(keys):
+        for batch in c.batches(c.check_keys(keys)):
             deleted += self._call("Delete", cache_pb2.DeleteRequest(keys=batch), True).deleted
-        return deleted > 0
+        return deleted
 
     def extend(self, key: str, seconds: float) -> bool:
         """Adds ``seconds`` to the remaining TTL; False if the key is missing.
@@ -155,15 +107,24 @@ class Cache:
 
     def keys(self, pattern: Optional[str] = None) -> List[str]:
         """Every key matching a glob (``*``, ``?``, ``[a-z]``, ``\\`` escapes),
-        following all pages, without duplicates, in no particular order."""
-        seen: Dict[str, None] = {}
+        following all pages, without duplicates, in no particular order.
+        For large namespaces prefer :meth:`iter_keys`."""
+        # dict.fromkeys: the listing promises "at least once", not "once".
+        return list(dict.fromkeys(self.iter_keys(pattern, page_size=c.BATCH)))
+
+    def iter_keys(self, pattern: Optional[str] = None, page_size: Optional[int] = None) -> Iterator[str]:
+        """Yields the keys matching a glob lazily, fetching the next page
+        (``page_size`` keys, default the server's 100) only when the previous
+        one is consumed. A key written during the listing may be yielded
+        twice; one present throughout is yielded at least once."""
+        limit = c.page_size_of(page_size)
         cursor = ""
         while True:
-            res = self._call("Keys", cache_pb2.KeysRequest(pattern=pattern or "", cursor=cursor, limit=1000), True)
-            seen.update(dict.fromkeys(res.keys))
+            res = self._call("Keys", cache_pb2.KeysRequest(pattern=pattern or "", cursor=cursor, limit=limit), True)
+            yield from res.keys
             cursor = res.next_cursor
             if not cursor:
-                return list(seen)
+                return
 
     def get_many(self, keys: Iterable[str]) -> Dict[str, Any]:
         """Reads many keys; a dict in request order, None for each miss."""
@@ -173,6 +134,17 @@ class Cache:
                 out[item.key] = c.decode_value(item.value) if item.found else None
         return out
 
+    def set_many(self, entries: Union[Mapping[str, Any], Iterable[Tuple[Any, ...]]],
+                 ttl: Optional[float] = None) -> None:
+        """Writes many entries unconditionally: a mapping of key to value, or
+        ``(key, value)`` / ``(key, value, ttl)`` tuples whose own TTL wins
+        over ``ttl``. Any number, sent in batches of 1000, so a failure may
+        leave earlier batches written. Retried on UNAVAILABLE, since every
+        entry is unconditional and writing it twice leaves the same state."""
+        wire = c.set_many_entries(entries, ttl)
+        for i in range(0, len(wire), c.BATCH):
+            self._call("SetMany", cache_pb2.SetManyRequest(entries=wire[i:i + c.BATCH]), True)
+
     def increment(self, key: str, delta: int = 1, ttl: Optional[float] = None) -> int:
         """Atomically adds ``delta`` to an integer value, creating it with
         ``ttl`` if absent; returns the new value. Not retried: a repeat would
@@ -180,7 +152,7 @@ class Cache:
         return self._call("Increment", c.increment_request(key, delta, ttl), False).value
 
     def lock(self, name: str, ttl: Optional[float] = None, wait: Optional[float] = None,
-             owner: Optional[str] = None) -> LockHandle:
+             owner: Optional[str] = None, auto_renew: bool = False) -> LockHandle:
         """Acquires a named lock, waiting up to ``wait`` seconds, for ``ttl``
         seconds (default: the server's lock duration, 30 s). Use it in a
         ``with`` block to release it at the end::
@@ -188,14 +160,69 @@ class Cache:
             with cache.lock("nightly-report", ttl=60, wait=5) as lock:
                 cache.set("report", data, lock=lock)
 
-        Raises :class:`LockNotAcquired` (code ABORTED) when still busy after
-        the wait. Not retried: a grant whose answer was lost would stay held.
+        ``auto_renew`` extends the lock every third of its TTL (in a daemon
+        thread) until it is released; ``lock.lost`` turns True if a renewal
+        finds it lost. Raises :class:`LockNotAcquired` (code ABORTED) when
+        still busy after the wait. Not retried: a grant whose answer was lost
+        would stay held.
         """
+        handle, holder = self._acquire(name, ttl, wait, owner, auto_renew)
+        if handle is None:
+            raise LockNotAcquired(name, holder)
+        return handle
+
+    def try_lock(self, name: str, ttl: Optional[float] = None, wait: Optional[float] = None,
+                 owner: Optional[str] = None, auto_renew: bool = False) -> Optional[LockHandle]:
+        """Like :meth:`lock`, but returns None instead of raising when the
+        lock stays busy (``wait`` defaults to 0: try once)."""
+        return self._acquire(name, ttl, wait, owner, auto_renew)[0]
+
+    def _acquire(self, name: str, ttl: Optional[float], wait: Optional[float], owner: Optional[str],
+                 auto_renew: bool) -> Tuple[Optional[LockHandle], Optional[LockHolder]]:
         req = c.lock_request(name, ttl, wait, owner, self._owner)
         res = self._call("Lock", req, False, req.wait_ms / 1000)
         if not res.acquired:
-            raise LockNotAcquired(name, c.holder_of(res))
-        return LockHandle(self, name, res)
+            return None, c.holder_of(res)
+        return LockHandle(self, name, res, req.ttl_ms, auto_renew), None
+
+    def check_lock(self, name: str, wait: Optional[float] = None) -> bool:
+        """Whether a lock is free now, or becomes free within ``wait``
+        seconds (answered as soon as it frees). Takes nothing."""
+        req = c.check_lock_request(name, wait)
+        return self._call("CheckLock", req, True, req.wait_ms / 1000).available
+
+    def list_locks(self, pattern: Optional[str] = None) -> List[LockInfo]:
+        """The live locks whose names match a glob, with owner and expiry,
+        following all pages."""
+        return c.lock_infos(self._lock_pages(pattern or ""))
+
+    def _lock_pages(self, pattern: str) -> Iterator[Any]:
+        cursor = ""
+        while True:
+            req = lock_pb2.ListLocksRequest(pattern=pattern, cursor=cursor, limit=c.BATCH)
+            page = self._call("ListLocks", req, True)
+            yield page
+            cursor = page.next_cursor
+            if not cursor:
+                return
+
+    def run_command(self, name: str, args: Optional[Mapping[str, Any]] = None,
+                    headers: Optional[Mapping[str, str]] = None, body: Any = None) -> cmd.CommandResult:
+        """Runs a command defined in the server's configuration, with its
+        response caching and cache fallback. ``body`` is sent as text (str),
+        binary (bytes) or JSON (anything else). Not retried: a command may
+        not be safe to repeat.
+
+        Raises LarderError NOT_FOUND for an undefined command, UNAVAILABLE or
+        DEADLINE_EXCEEDED when the upstream fails with nothing cached. An
+        upstream 4xx/5xx with nothing cached is returned, not raised.
+        """
+        return cmd.command_result(self._call("RunCommand", cmd.run_command_request(name, args, headers, body), False))
+
+    def command_events(self, command: Optional[str] = None, limit: Optional[int] = None) -> List[cmd.CommandEvent]:
+        """The namespace's fallback activations and deactivations of the last
+        24 h, newest first; only ``command``'s when given."""
+        return cmd.command_events(self._call("ListCommandEvents", cmd.events_request(command, limit), True))
 
     def get_or_set(self, key: str, fn: Callable[[], Any], ttl: Optional[float] = None,
                    lock_wait: float = 10.0) -> Any:
@@ -205,7 +232,8 @@ class Cache:
         Concurrent callers in this process share one read and one ``fn``
         call. Across processes (and with the other SDKs), the lock
         ``larder:compute:<key>`` lets one caller compute while the others wait
-        up to ``lock_wait`` seconds and read its result.
+        up to ``lock_wait`` seconds and read its result. The lock lasts
+        ``compute_lock_ttl`` (5 s) and is renewed while ``fn`` runs.
         """
         with self._flights_lock:
             flight = self._flights.get(key)
@@ -232,26 +260,18 @@ class Cache:
         res = self._read(key)
         if res.found:
             return c.decode_value(res.value)
-        try:
-            guard: Optional[LockHandle] = self.lock(c.COMPUTE_LOCK_PREFIX + key, ttl=c.COMPUTE_LOCK_TTL_S, wait=lock_wait)
-        except LarderError as err:
-            # A key without the lock permission still gets its value, only
-            # without the cross-process guarantee.
-            if err.code != "PERMISSION_DENIED":
-                raise
-            guard = None
-        try:
-            if guard is not None:
-                res = self._read(key)
-                if res.found:
-                    return c.decode_value(res.value)
-            value = fn()
-            req, _ = c.set_request(key, value, ttl, False, False, False, None, None)
+
+        def reread() -> Tuple[bool, Any]:
+            again = self._read(key)
+            return again.found, (c.decode_value(again.value) if again.found else None)
+
+        def compute_and_store() -> Any:
+            req, _ = c.set_request(key, fn(), ttl, False, False, False, None, None)
             self._call("Set", req, True)
+            # What a later hit returns, so that hit and miss paths return alike.
             return c.decode_value(req.value)
-        finally:
-            if guard is not None:
-                guard.__exit__(None, None, None)
+
+        return resolve_miss(self, key, compute_and_store, reread, self._compute_lock_ttl, lock_wait)
 
     def close(self) -> None:
         """Closes the connection; later calls fail."""

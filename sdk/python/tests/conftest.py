@@ -1,8 +1,13 @@
 """Live servers for the Python SDK's tests: for each store kind, a
 redis-server of the suite's own (for "redis") and a Larder server from the
 repository's build (dist/, made by `npm run build`), on free ports. Nothing
-is skipped: a missing redis-server or build fails the suite."""
+is skipped: a missing redis-server or build fails the suite.
 
+Every server runs with a config file that defines commands for the namespace
+COMMANDS_NAMESPACE, whose upstream is a local HTTP server of the suite's own
+(upstream.py)."""
+
+import json
 import os
 import socket
 import subprocess
@@ -13,9 +18,16 @@ from pathlib import Path
 
 import pytest
 
+from upstream import Upstream
+
 REPO = Path(__file__).resolve().parents[3]
+# The built server entry that bin/larder.js loads; checked before starting.
+SERVER_ENTRY = REPO / "dist" / "app" / "cli.js"
 # The SDK is tested from the source tree, not from an installed copy.
 sys.path.insert(0, str(REPO / "sdk" / "python"))
+
+#: The namespace whose commands the config file defines.
+COMMANDS_NAMESPACE = "py-commands"
 
 
 def free_port() -> int:
@@ -59,14 +71,16 @@ class Servers:
         wait_for(lambda: redis_answers(port), "redis-server", proc)
         return f"redis://127.0.0.1:{port}"
 
-    def start_larder(self, redis_url=None) -> str:
-        if not (REPO / "dist" / "app" / "cli.js").exists():
+    def start_larder(self, redis_url=None, extra_env=None) -> str:
+        if not SERVER_ENTRY.exists():
             raise RuntimeError("the server is not built: run `npm run build` first")
         port = free_port()
         env = {**os.environ, "LARDER_PORT": str(port), "LARDER_HOST": "127.0.0.1", "LARDER_LOG_LEVEL": "info"}
         env.pop("REDIS_URL", None)
+        env.pop("LARDER_CONFIG", None)
         if redis_url:
             env["REDIS_URL"] = redis_url
+        env.update(extra_env or {})
         log = tempfile.NamedTemporaryFile(prefix="larder-py-", suffix=".log", delete=False)
         proc = subprocess.Popen(["node", str(REPO / "bin" / "larder.js"), "serve"], env=env, stdout=log,
                                 stderr=subprocess.STDOUT)
@@ -83,13 +97,38 @@ class Servers:
                 proc.kill()
 
 
+def commands_config(upstream_url: str) -> dict:
+    """The config file's commands: a cached JSON command (with fallback), an
+    uncached binary one and an uncached POST that echoes its body. The
+    upstream is on loopback, which a command must allow explicitly."""
+    common = {"allowPrivateNetwork": True, "timeoutMs": 3000}
+    return {"commands": {COMMANDS_NAMESPACE: {
+        "order": {**common, "url": f"{upstream_url}/orders/{{id}}", "args": ["id"], "cacheSeconds": 15,
+                  "passHeaders": ["x-tenant"]},
+        "blob": {**common, "url": f"{upstream_url}/blob/{{id}}", "args": ["id"]},
+        "echo": {**common, "method": "POST", "url": f"{upstream_url}/echo"},
+    }}}
+
+
+@pytest.fixture(scope="session")
+def upstream():
+    """The local HTTP upstream of the configured commands, for the session."""
+    server = Upstream()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
 @pytest.fixture(scope="session", params=["memory", "redis"])
-def larder_url(request):
+def larder_url(request, upstream, tmp_path_factory):
     """The URL of a live Larder server, once per store kind."""
+    config = tmp_path_factory.mktemp("config") / "larder.json"
+    config.write_text(json.dumps(commands_config(upstream.url)))
     servers = Servers()
     try:
         redis_url = servers.start_redis() if request.param == "redis" else None
-        yield servers.start_larder(redis_url)
+        yield servers.start_larder(redis_url, {"LARDER_CONFIG": str(config)})
     finally:
         servers.stop()
 
