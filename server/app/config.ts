@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import type { ApiKeyConfig, Permission } from "../transport/auth.js";
 import { allPermissions } from "../transport/auth.js";
 import { CommandConfigError, parseCommands, type CommandsConfig } from "../commands/definitions.js";
-import { defaultLimits, defaultTtlPolicy, type Limits, type TtlPolicy } from "../core/limits.js";
+import { defaultLimits, defaultNamespacePolicy, type Limits, type NamespacePolicy } from "../core/limits.js";
 import { isLogLevel, type LogLevel } from "../core/logger.js";
 import type { MetricsSettings } from "../core/metrics.js";
 import type { MemoryStoreOptions } from "../store/memory/memory-store.js";
+import type { Placement } from "../store/redis/keys.js";
 import type { RedisStoreOptions } from "../store/redis/redis-store.js";
 
 /**
@@ -26,10 +27,10 @@ export interface LarderConfig {
   memory: MemoryStoreOptions;
   /** Request limits; see {@link Limits}. */
   limits: Partial<Limits>;
-  /** TTL policy of every namespace; see {@link TtlPolicy}. */
-  ttlPolicy: Partial<TtlPolicy>;
-  /** Per-namespace TTL policy overrides. */
-  namespaces: Record<string, Partial<TtlPolicy>>;
+  /** TTL policy of every namespace; see {@link NamespacePolicy}. */
+  ttlPolicy: Partial<NamespacePolicy>;
+  /** Per-namespace overrides of the policy, and the namespace's placement in a Redis Cluster. */
+  namespaces: Record<string, NamespaceSettings>;
   /** API keys (hashed); auth is on when there is at least one. */
   apiKeys: ApiKeyConfig[];
   /** Default "info" (`LARDER_LOG_LEVEL`). */
@@ -57,6 +58,12 @@ const topLevel = [
 ] as const;
 
 const metricsSettings = ["enabled", "port", "path"] as const;
+
+/** One namespace's settings in the config file. */
+export type NamespaceSettings = Partial<NamespacePolicy> & {
+  /** "pinned" keeps the namespace's keys in one Redis Cluster slot (see the Redis store's keys.ts). Default "spread". */
+  placement?: Placement;
+};
 
 /**
  * Loads the configuration.
@@ -99,6 +106,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
   if (env["LARDER_WORKERS"]) config.workers = Number(env["LARDER_WORKERS"]);
   if (env["LARDER_METRICS_PORT"]) config.metrics = { ...config.metrics, port: Number(env["LARDER_METRICS_PORT"]) };
   validate(config);
+  const pinned = Object.entries(config.namespaces).filter(([, s]) => s.placement === "pinned");
+  if (pinned.length > 0) config.redis = { ...config.redis, pinnedNamespaces: pinned.map(([ns]) => ns) };
   try {
     // Parsed here only to fail the start-up, with the setting's name, on a bad definition or a missing secret.
     parseCommands(config.commands, env, config.limits.maxCommandResponseBytes ?? defaultLimits.maxCommandResponseBytes);
@@ -149,7 +158,13 @@ function validate(c: LarderConfig): void {
     integer(`limits.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
   }
   policy("ttlPolicy", c.ttlPolicy);
-  for (const [ns, p] of Object.entries(c.namespaces)) policy(`namespaces.${ns}`, p);
+  for (const [ns, settings] of Object.entries(c.namespaces)) {
+    const { placement, ...p } = settings;
+    if (placement !== undefined && placement !== "spread" && placement !== "pinned") {
+      throw new ConfigError(`namespaces.${ns}.placement: must be "spread" or "pinned", got ${JSON.stringify(placement)}`);
+    }
+    policy(`namespaces.${ns}`, p);
+  }
   c.apiKeys.forEach((k, i) => apiKey(`apiKeys[${i}]`, k));
 }
 
@@ -167,11 +182,11 @@ function metrics(m: MetricsSettings): void {
   }
 }
 
-function policy(where: string, p: Partial<TtlPolicy>): void {
+function policy(where: string, p: Partial<NamespacePolicy>): void {
   for (const [name, value] of Object.entries(p)) {
-    if (!(name in defaultTtlPolicy)) throw new ConfigError(`${where}.${name}: unknown setting`);
-    if (name === "allowNoExpiry") {
-      if (typeof value !== "boolean") throw new ConfigError(`${where}.allowNoExpiry: must be true or false`);
+    if (!(name in defaultNamespacePolicy)) throw new ConfigError(`${where}.${name}: unknown setting`);
+    if (name === "allowNoExpiry" || name === "trackReads") {
+      if (typeof value !== "boolean") throw new ConfigError(`${where}.${name}: must be true or false`);
     } else {
       integer(`${where}.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
     }

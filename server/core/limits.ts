@@ -27,14 +27,20 @@ export interface Limits {
   maxCommandResponseBytes: number;
 }
 
-/** The TTL policy of a namespace. */
-export interface TtlPolicy {
+/** What a namespace allows (TTLs) and records (read times). */
+export interface NamespacePolicy {
   /** TTL of a write that gives none. Default 3600 s. */
   defaultTtlMs: number;
   /** Longest TTL a write may ask for. Default 30 days. */
   maxTtlMs: number;
   /** Whether a write may ask for no expiry. Default true. */
   allowNoExpiry: boolean;
+  /**
+   * Whether Get and GetMany record `last_read_at`, to the second: at most
+   * one write per key per second however hot the key. Default false: reads
+   * write nothing, and `last_read_at` stays unset.
+   */
+  trackReads: boolean;
 }
 
 /** The defaults of {@link Limits}. */
@@ -51,11 +57,12 @@ export const defaultLimits: Readonly<Limits> = {
   maxCommandResponseBytes: 5 * 1024 * 1024,
 };
 
-/** The defaults of {@link TtlPolicy}. */
-export const defaultTtlPolicy: Readonly<TtlPolicy> = {
+/** The defaults of {@link NamespacePolicy}. */
+export const defaultNamespacePolicy: Readonly<NamespacePolicy> = {
   defaultTtlMs: 3_600_000,
   maxTtlMs: 30 * 24 * 3_600_000,
   allowNoExpiry: true,
+  trackReads: false,
 };
 
 /** Formats milliseconds for error messages: "2592000000 ms (30 days)". */

@@ -8,7 +8,7 @@ import { invalidArgument, limitExceeded } from "../core/errors.js";
 import { SetMode, type CacheService, type SetRequest, type SetResponseSchema } from "../gen/larder/v1/cache_pb.js";
 import { ExtendLockStatus, UnlockStatus, type LockHolderSchema } from "../gen/larder/v1/lock_pb.js";
 import type { EntryMetadataSchema, ValueSchema } from "../gen/larder/v1/value_pb.js";
-import { defaultLimits, defaultTtlPolicy, describeMs, type Limits, type TtlPolicy } from "../core/limits.js";
+import { defaultLimits, defaultNamespacePolicy, describeMs, type Limits, type NamespacePolicy } from "../core/limits.js";
 import { LockWaiters } from "./lock-waiters.js";
 import { noopServiceMetrics, type ServiceMetrics } from "../core/metrics.js";
 import type { Entry, EntryMeta, LockHolder, Store, StoredValue, WriteCondition } from "../store/store.js";
@@ -32,10 +32,10 @@ import {
 export interface CacheServiceOptions {
   /** Request limits. Default {@link defaultLimits}. */
   limits?: Partial<Limits>;
-  /** The TTL policy of every namespace. Default {@link defaultTtlPolicy}. */
-  ttlPolicy?: Partial<TtlPolicy>;
+  /** The TTL policy of every namespace. Default {@link defaultNamespacePolicy}. */
+  ttlPolicy?: Partial<NamespacePolicy>;
   /** Per-namespace overrides of the TTL policy. Default none. */
-  namespacePolicies?: Readonly<Record<string, Partial<TtlPolicy>>>;
+  namespacePolicies?: Readonly<Record<string, Partial<NamespacePolicy>>>;
   /** Where lock and RunCommand events are counted. Default: nowhere. */
   serviceMetrics?: ServiceMetrics;
   /** Runs the configured commands; without one, every command is undefined. */
@@ -70,8 +70,8 @@ type Res<M extends keyof Impl> = Promise<Awaited<ReturnType<Impl[M]>>>;
 export class CacheServiceHandler {
   /** The limits in force. */
   readonly limits: Readonly<Limits>;
-  private readonly basePolicy: Readonly<TtlPolicy>;
-  private readonly policies: ReadonlyMap<string, Readonly<TtlPolicy>>;
+  private readonly basePolicy: Readonly<NamespacePolicy>;
+  private readonly policies: ReadonlyMap<string, Readonly<NamespacePolicy>>;
   private readonly waiters: LockWaiters;
   private readonly events: ServiceMetrics;
   private readonly commands: CommandRunner | undefined;
@@ -85,7 +85,7 @@ export class CacheServiceHandler {
     options: CacheServiceOptions = {},
   ) {
     this.limits = { ...defaultLimits, ...options.limits };
-    this.basePolicy = { ...defaultTtlPolicy, ...options.ttlPolicy };
+    this.basePolicy = { ...defaultNamespacePolicy, ...options.ttlPolicy };
     this.policies = new Map(
       Object.entries(options.namespacePolicies ?? {}).map(([ns, p]) => [ns, { ...this.basePolicy, ...p }]),
     );
@@ -99,7 +99,7 @@ export class CacheServiceHandler {
     const key = checkKey("key", req.key, this.limits);
     const touch =
       req.touchTtlMs === undefined ? undefined : checkTtl("touch_ttl_ms", req.touchTtlMs, this.policy(ns).maxTtlMs);
-    const entry = await this.store.get(ns, key, touch);
+    const entry = await this.store.get(ns, key, touch, this.policy(ns).trackReads);
     return entryResponse(entry);
   }
 
@@ -164,7 +164,7 @@ export class CacheServiceHandler {
   async getMany(req: Req<"getMany">, ctx: CallContext): Res<"getMany"> {
     const ns = ctx.namespace;
     const keys = checkKeys("keys", req.keys, this.limits);
-    const entries = await this.store.getMany(ns, keys);
+    const entries = await this.store.getMany(ns, keys, this.policy(ns).trackReads);
     return {
       items: keys.map((key, i) => ({ key, ...entryResponse(entries[i]) })),
     };
@@ -283,7 +283,7 @@ export class CacheServiceHandler {
   }
 
   /** The TTL policy of a namespace. */
-  policy(ns: string): Readonly<TtlPolicy> {
+  policy(ns: string): Readonly<NamespacePolicy> {
     return this.policies.get(ns) ?? this.basePolicy;
   }
 }

@@ -1,6 +1,6 @@
 import type { Value } from "../gen/larder/v1/value_pb.js";
 import { invalidArgument, limitExceeded, LarderError } from "../core/errors.js";
-import { describeBytes, describeMs, type Limits, type TtlPolicy } from "../core/limits.js";
+import { describeBytes, describeMs, type Limits, type NamespacePolicy } from "../core/limits.js";
 import type { Expiry, LockGuard, StoredValue } from "../store/store.js";
 
 /**
@@ -82,7 +82,7 @@ export function checkValue(field: string, value: Value | undefined, limits: Limi
 }
 
 /** Resolves the expiry oneof into a store expiry, applying the policy. */
-export function resolveExpiry(expiry: ExpiryField, policy: TtlPolicy): Expiry {
+export function resolveExpiry(expiry: ExpiryField, policy: NamespacePolicy): Expiry {
   switch (expiry.case) {
     case undefined:
       return { ttlMs: policy.defaultTtlMs };

@@ -20,13 +20,15 @@ export interface Store {
   readonly commandState: CommandState;
 
   /**
-   * Reads one entry and records the read time. With `touchTtlMs`, a hit also
-   * resets the expiry to that many ms from now, in the same step.
+   * Reads one entry. A plain read writes nothing to the backend. With
+   * `touchTtlMs`, a hit also resets the expiry to that many ms from now, in
+   * the same step; with `trackRead`, it records the read time, at most once
+   * a second per key (`lastReadAt` has that resolution), however hot the key.
    */
-  get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined>;
+  get(ns: string, key: string, touchTtlMs?: number, trackRead?: boolean): Promise<Entry | undefined>;
 
-  /** Reads many entries, answering in the order of `keys`. */
-  getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]>;
+  /** Reads many entries, answering in the order of `keys`; `trackRead` as in {@link Store.get}. */
+  getMany(ns: string, keys: readonly string[], trackRead?: boolean): Promise<(Entry | undefined)[]>;
 
   /** Writes one entry if its condition holds; value and expiry together. */
   set(ns: string, input: SetInput): Promise<SetOutcome>;
@@ -107,9 +109,9 @@ export interface EntryMeta {
   readonly updatedAt: number;
   /** Undefined when the entry never expires. */
   readonly expiresAt: number | undefined;
-  /** Undefined when the entry was never read. */
+  /** Undefined when the entry was never read, or its namespace does not track reads. */
   readonly lastReadAt: number | undefined;
-  /** Rises on every write to the namespace. */
+  /** Rises on every write of the key, and never repeats for it. */
   readonly version: number;
 }
 

@@ -50,19 +50,28 @@ describe("redis locks: layout, announcements and load", () => {
     return [cacheClient(a.url, { namespace }), cacheClient(b.url, { namespace }), namespace];
   }
 
-  it("keeps locks and their fencing sequence in the namespace's hash tag", async () => {
+  it("keeps a lock in one key that outlives its grant by the grace period, with no namespace counter", async () => {
     const [ca, , ns] = clients();
     const r = admin as Redis;
-    await ca.lock({ name: "job:1", ttlMs: 5000n, owner: "w" });
-    const tag = `lt:{${Buffer.byteLength(ns)}:${ns}}`;
-    const lockKey = `${tag}:l:job:1`;
-    expect(await r.hgetall(lockKey)).toMatchObject({ o: "w", f: "1" });
+    const first = await ca.lock({ name: "job:1", ttlMs: 5000n, owner: "w" });
+    const lockKey = `lt:{}:${Buffer.byteLength(ns)}:${ns}:l:job:1`;
+    expect(await r.hgetall(lockKey)).toMatchObject({ o: "w", f: String(first.fencingToken) });
+    // Fencing tokens are Redis-clock microseconds.
+    expect(Math.abs(Number(first.fencingToken) / 1000 - Date.now())).toBeLessThan(5_000);
     const pttl = await r.pttl(lockKey);
-    expect(pttl).toBeGreaterThan(4000);
-    expect(pttl).toBeLessThanOrEqual(5000);
-    // The sequence never expires, so fencing tokens survive every lock.
-    expect(await r.get(`${tag}:lseq`)).toBe("1");
-    expect(await r.pttl(`${tag}:lseq`)).toBe(-1);
+    expect(pttl).toBeGreaterThan(60_000 + 4000);
+    expect(pttl).toBeLessThanOrEqual(60_000 + 5000);
+    // Released, the key stays for the grace period with the last token, so
+    // that the next grant goes past it; nothing else of the namespace's
+    // locks exists in Redis.
+    await ca.unlock({ name: "job:1", token: first.token });
+    expect(await r.hgetall(lockKey)).toEqual({ f: String(first.fencingToken), x: "0" });
+    expect(await r.pttl(lockKey)).toBeLessThanOrEqual(60_000);
+    expect((await ca.checkLock({ name: "job:1" })).available).toBe(true);
+    const second = await ca.lock({ name: "job:1", ttlMs: 5000n });
+    expect(second.fencingToken).toBeGreaterThan(first.fencingToken);
+    const all = await r.keys(`lt:*${ns}*`);
+    expect(all).toEqual([lockKey]);
   });
 
   it("wakes a waiter on another server through pub/sub as soon as the lock is released", async () => {

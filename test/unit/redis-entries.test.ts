@@ -1,29 +1,42 @@
 import { describe, expect, it } from "vitest";
-import { decodeEntries } from "../../server/store/redis/entries.js";
+import { decodeEntry, headerBytes, headerExpiry } from "../../server/store/redis/entries.js";
 
-describe("redis getMany replies", () => {
-  it("decodes hits and misses", () => {
-    const reply = ["5", Buffer.from("j1,2,,3,"), Buffer.from("1"), "-", Buffer.from("b4,5,6,7,"), Buffer.from("-")];
-    expect(decodeEntries(reply, 3)).toEqual([
-      { value: { kind: "json", json: "1" }, meta: { createdAt: 1, updatedAt: 2, expiresAt: undefined, lastReadAt: 5, version: 3 } },
-      undefined,
-      { value: { kind: "binary", binary: new Uint8Array([0x2d]) }, meta: { createdAt: 4, updatedAt: 5, expiresAt: 6, lastReadAt: 5, version: 7 } },
-    ]);
+const header = (kind: string, c: number, u: number, x: number, r: number, n: number): string =>
+  `${kind}:${[c, u, x, r].map((v) => String(v).padStart(13, "0")).join(":")}:${String(n).padStart(16, "0")}\n`;
+
+describe("redis entry strings", () => {
+  it("decodes JSON and binary entries, with never-expiring and never-read as undefined", () => {
+    const json = Buffer.from(header("j", 1, 2, 0, 0, 3) + '{"a":"é"}');
+    expect(json.indexOf("{")).toBe(headerBytes);
+    expect(decodeEntry(json)).toEqual({
+      value: { kind: "json", json: '{"a":"é"}' },
+      meta: { createdAt: 1, updatedAt: 2, expiresAt: undefined, lastReadAt: undefined, version: 3 },
+    });
+    const binary = Buffer.concat([Buffer.from(header("b", 4, 5, 6, 7, 1764460000000123)), Buffer.from([0, 0x2d, 255])]);
+    expect(decodeEntry(binary)).toEqual({
+      value: { kind: "binary", binary: new Uint8Array([0, 0x2d, 255]) },
+      meta: { createdAt: 4, updatedAt: 5, expiresAt: 6, lastReadAt: 7, version: 1764460000000123 },
+    });
+    expect(decodeEntry(null)).toBeUndefined();
+    expect(headerExpiry(binary.subarray(0, headerBytes))).toBe(6);
   });
 
-  it("rejects replies of the wrong shape, as a script bug", () => {
-    const header = Buffer.from("j1,2,,3,");
+  it("takes a newer header and a tracked read time over the stored ones", () => {
+    const stored = Buffer.from(header("j", 1, 2, 10, 0, 3) + "1");
+    const newer = Buffer.from(header("j", 1, 2, 20, 15, 3));
+    expect(decodeEntry(stored, newer)?.meta).toMatchObject({ expiresAt: 20, lastReadAt: 15 });
+    expect(decodeEntry(stored, undefined, 99)?.meta.lastReadAt).toBe(99);
+  });
+
+  it("rejects strings that are not entries, as a layout bug", () => {
     for (const bad of [
-      ["5", header],
-      ["5", header, Buffer.from("1")],
-      ["5", Buffer.from("j1,2,,3"), Buffer.from("1")],
-      ["5", Buffer.from("x1,2,,3,"), Buffer.from("1")],
-      ["5", Buffer.from("j1,,,3,"), Buffer.from("1")],
-      ["5", Buffer.from("j1,2,,3,4,"), Buffer.from("1")],
-      ["5", "-", "-", "-"],
-      "nope",
+      "",
+      "j:1:2",
+      header("x", 1, 2, 0, 0, 3) + "1",
+      header("j", 1, 2, 0, 0, 3).replace("\n", " ") + "1",
+      header("j", 1, 2, 0, 0, 3).replace(":0000000000001", ":00000000000a1") + "1",
     ]) {
-      expect(() => decodeEntries(bad, 2)).toThrow(/unexpected script reply/);
+      expect(() => decodeEntry(Buffer.from(bad))).toThrow(/unexpected header/);
     }
   });
 });

@@ -57,22 +57,22 @@ class MemoryStore implements Store {
     this.sweeper.unref();
   }
 
-  get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined> {
+  get(ns: string, key: string, touchTtlMs?: number, trackRead = false): Promise<Entry | undefined> {
     const now = this.now();
     const slot = this.live(ns, key, now);
     if (slot === undefined) return Promise.resolve(undefined);
-    this.read(slot, now);
+    this.read(slot, now, trackRead);
     if (touchTtlMs !== undefined) slot.expiresAt = now + touchTtlMs;
     return Promise.resolve(toEntry(slot));
   }
 
-  getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
+  getMany(ns: string, keys: readonly string[], trackRead = false): Promise<(Entry | undefined)[]> {
     const now = this.now();
     return Promise.resolve(
       keys.map((key) => {
         const slot = this.live(ns, key, now);
         if (slot === undefined) return undefined;
-        this.read(slot, now);
+        this.read(slot, now, trackRead);
         return toEntry(slot);
       }),
     );
@@ -234,8 +234,9 @@ class MemoryStore implements Store {
     return slot;
   }
 
-  private read(slot: Slot, now: number): void {
-    slot.lastReadAt = now;
+  /** A read moves the entry up the LRU; with tracking it records the read time, as Redis does, to the second. */
+  private read(slot: Slot, now: number, track: boolean): void {
+    if (track && (slot.lastReadAt === undefined || now - slot.lastReadAt >= 1000)) slot.lastReadAt = now;
     this.toHead(slot);
   }
 

@@ -1,108 +1,113 @@
 /**
- * Decoding of the entry answers of the get and getMany scripts (see
- * scripts.ts), with the encoding of values on the way in.
+ * How an entry sits in Redis: one string, a fixed-width header line, then
+ * the value as it was written, so that `redis-cli GET` shows JSON readable:
+ *
+ * ```
+ * j:1764460000000:1764460000000:1764463600000:0000000000000:1764460000000123
+ * {"name":"Alice"}
+ * ```
+ *
+ * kind (`j` JSON text, `b` bytes), created, updated, expires (0 when never)
+ * and last read (0 when never, or when reads are not tracked), all in ms
+ * since the epoch, 13 digits; then the version, 16 digits. Being a plain
+ * string is what lets reads be a GET or an MGET, with no script and no write,
+ * and being fixed-width is what lets Extend, touch and read tracking rewrite
+ * one field in place (SETRANGE) without copying the value. The key carries
+ * the expiry too (PXAT), so Redis does the expiring.
  */
 
-import { bytes, int, list, type Reply } from "./script.js";
 import type { Entry, StoredValue } from "../store.js";
 
-/** A value as the scripts take it, with its kind field `t`. */
+/** Bytes of the header, its newline included; the value starts here. */
+export const headerBytes = 75;
+
+/** Offsets of the fields that scripts rewrite in place. */
+export const headerOffsets = { expires: 30, lastRead: 44 } as const;
+
+/**
+ * The Lua that reads and writes the header: `entry_header(...)` formats one,
+ * `hfield(h, offset, width)` reads a number from one (false when 0).
+ */
+export const headerLua = `
+local HEADER = ${headerBytes}
+local function entry_header(kind, c, u, x, r, n)
+  return string.format('%s:%013.0f:%013.0f:%013.0f:%013.0f:%016.0f\\n', kind, c, u, x or 0, r or 0, n)
+end
+local function hfield(h, offset, width)
+  local v = tonumber(string.sub(h, offset + 1, offset + width))
+  if v == 0 then return false end
+  return v
+end
+local function h_kind(h) return string.sub(h, 1, 1) end
+local function h_created(h) return hfield(h, 2, 13) end
+local function h_expires(h) return hfield(h, 30, 13) end
+local function h_read(h) return hfield(h, 44, 13) end
+local function h_version(h) return hfield(h, 58, 16) end
+`;
+
+/** A value as the scripts take it, with its kind. */
 export function encodeValue(value: StoredValue): [string | Buffer, "j" | "b"] {
-  // JSON goes in as text so that `redis-cli HGET` shows it readable.
+  // JSON goes in as text so that `redis-cli GET` shows it readable.
   return value.kind === "json"
     ? [value.json, "j"]
     : [Buffer.from(value.binary.buffer, value.binary.byteOffset, value.binary.byteLength), "b"];
 }
 
-const comma = 0x2c;
-const miss = 0x2d; // "-"
 const binaryKind = 0x62; // "b"
 const jsonKind = 0x6a; // "j"
+const newline = 0x0a;
 
 /**
- * Decodes the get and getMany scripts' answer into `count` entries: now, then per
- * key `-` (missing) or a header `<t><c>,<u>,<x>,<n>,` followed by the value
- * (`x` empty when the entry never expires); every hit was read at now.
- *
- * Two bulk strings per hit rather than an array of seven fields: ioredis
- * makes an object for each bulk string, and the script a Lua value for each
- * element. One string for the whole answer cost Node less still, but Redis
- * more (Lua copies every value into its record, then into the answer), and
- * Redis is what many Larder instances share.
+ * Decodes one stored entry (a GET or MGET reply), or undefined for a miss.
+ * @param stored the whole string, header and value.
+ * @param header a newer header for the same value (after touch or read tracking), if any.
+ * @param readAt the read time that tracking recorded after `stored` was read, if any.
  */
-export function decodeEntries(reply: Reply, count: number): (Entry | undefined)[] {
-  const parts = list(reply);
-  const now = int(parts[0]);
-  const out: (Entry | undefined)[] = new Array<Entry | undefined>(count);
-  const r = new HeaderReader();
-  let p = 1;
-  for (let i = 0; i < count; i++) {
-    const kind = r.reset(bytes(parts[p++] ?? null));
-    if (kind === miss && r.done()) {
-      out[i] = undefined;
-      continue;
-    }
-    if (kind !== jsonKind && kind !== binaryKind) throw malformed();
-    const createdAt = r.number();
-    const updatedAt = r.number();
-    const expiresAt = r.optNumber();
-    const version = r.number();
-    if (!r.done()) throw malformed();
-    const v = bytes(parts[p++] ?? null);
-    // A copy of binary values, so that a kept value does not pin the socket chunk.
-    const value: StoredValue =
-      kind === jsonKind ? { kind: "json", json: v.toString("utf8") } : { kind: "binary", binary: new Uint8Array(v) };
-    out[i] = { value, meta: { createdAt, updatedAt, expiresAt, lastReadAt: now, version } };
-  }
-  if (p !== parts.length) throw malformed();
-  return out;
+export function decodeEntry(stored: Buffer | null, header?: Buffer, readAt?: number): Entry | undefined {
+  if (stored === null) return undefined;
+  const h = header ?? stored;
+  if (stored.length < headerBytes || h.length < headerBytes || h[headerBytes - 1] !== newline) throw malformed();
+  const kind = h[0];
+  const createdAt = digits(h, 2, 13);
+  const updatedAt = digits(h, 16, 13);
+  const expiresAt = digits(h, 30, 13);
+  const lastReadAt = readAt ?? digits(h, 44, 13);
+  const version = digits(h, 58, 16);
+  let value: StoredValue;
+  if (kind === jsonKind) value = { kind: "json", json: stored.toString("utf8", headerBytes) };
+  // A copy of binary values, so that a kept value does not pin the socket chunk.
+  else if (kind === binaryKind) value = { kind: "binary", binary: new Uint8Array(stored.subarray(headerBytes)) };
+  else throw malformed();
+  return {
+    value,
+    meta: {
+      createdAt,
+      updatedAt,
+      expiresAt: expiresAt === 0 ? undefined : expiresAt,
+      lastReadAt: lastReadAt === 0 ? undefined : lastReadAt,
+      version,
+    },
+  };
 }
 
-/** A cursor over one header: its kind byte, then comma-terminated decimals. */
-class HeaderReader {
-  private buf: Buffer = Buffer.alloc(0);
-  private pos = 0;
+/** The expiry in a header: undefined when the entry never expires. */
+export function headerExpiry(h: Buffer): number | undefined {
+  if (h.length < headerBytes) throw malformed();
+  const x = digits(h, 30, 13);
+  return x === 0 ? undefined : x;
+}
 
-  /** Starts on `buf`; returns its first byte. */
-  reset(buf: Buffer): number {
-    this.buf = buf;
-    this.pos = 1;
-    const b = buf[0];
-    if (b === undefined) throw malformed();
-    return b;
+/** A fixed-width decimal field; at most 16 digits, so the sum stays exact. */
+function digits(buf: Buffer, at: number, width: number): number {
+  let n = 0;
+  for (let p = at; p < at + width; p++) {
+    const d = (buf[p] as number) - 0x30;
+    if (d < 0 || d > 9) throw malformed();
+    n = n * 10 + d;
   }
-
-  /** A non-negative decimal and its comma. */
-  number(): number {
-    const n = this.optNumber();
-    if (n === undefined) throw malformed();
-    return n;
-  }
-
-  /** Like `number`, but undefined when empty. */
-  optNumber(): number | undefined {
-    const buf = this.buf;
-    const start = this.pos;
-    let n = 0;
-    for (let p = start; p < buf.length; p++) {
-      const b = buf[p] as number;
-      if (b === comma) {
-        this.pos = p + 1;
-        if (p === start) return undefined;
-        // Beyond 15 digits the running sum can round differently from Number().
-        return p - start > 15 ? Number(buf.toString("latin1", start, p)) : n;
-      }
-      if (b < 0x30 || b > 0x39) break;
-      n = n * 10 + (b - 0x30);
-    }
-    throw malformed();
-  }
-
-  done(): boolean {
-    return this.pos === this.buf.length;
-  }
+  return n;
 }
 
 function malformed(): Error {
-  return new Error("redis store: unexpected script reply");
+  return new Error("redis store: an entry with an unexpected header");
 }

@@ -1,8 +1,10 @@
 import { globToRegExp } from "../glob.js";
-import type { lockScripts } from "./lock-scripts.js";
+import { lockGraceMs, lockScripts } from "./lock-scripts.js";
 import type { ReleaseSubscriber } from "./lock-watch.js";
-import { bytes, int, list, text, type Reply, type ScriptFn } from "./script.js";
-import { scanPageArgs } from "./scan.js";
+import type { RedisKeys } from "./keys.js";
+import { scanMasters, scanPageArgs } from "./scan.js";
+import { bytes, evalOn, int, list, text, type Reply, type ScriptFn } from "./script.js";
+import type { Topology } from "./topology.js";
 import type { ExtendLockOutcome, LockAttempt, LockGrant, LockHolder, LocksPage, UnlockOutcome } from "../store.js";
 
 /** The functions that the lock scripts add to the client. */
@@ -14,46 +16,40 @@ export interface RedisLockContext {
   readonly scripts: LockScriptFns;
   /** Runs one call, turning connection trouble into `unavailable`. */
   run<T>(send: () => Promise<T>): Promise<T>;
-  /** The namespace's key segment, with its Cluster hash tag. */
-  tag(ns: string): string;
+  /** Where the keys are. */
+  readonly keys: RedisKeys;
+  /** Which nodes to scan. */
+  readonly topology: Topology;
   /** The shared pub/sub connection for release announcements. */
   readonly subscriber: ReleaseSubscriber;
 }
 
-/**
- * The Store lock methods of the Redis store: one script each, every key of
- * a namespace's locks in the namespace's hash tag, so that a guarded Set can
- * read the lock in the same script (and slot) as the entry it writes.
- */
+/** The Store lock methods of the Redis store: one script each. */
 export class RedisLocks {
   /** @param ctx what is borrowed from the store. */
   constructor(private readonly ctx: RedisLockContext) {}
 
-  /** The Redis key of a lock. */
-  key(ns: string, name: string): string {
-    return `${this.prefix(ns)}${name}`;
-  }
-
   /** See `Store.lock`. */
   async lock(ns: string, name: string, grant: LockGrant): Promise<LockAttempt> {
-    const [key, seq] = [this.key(ns, name), `${this.ctx.tag(ns)}:lseq`];
-    const args = [grant.token, grant.owner, String(grant.ttlMs)];
-    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderLock(key, seq, ...args)));
+    const key = this.ctx.keys.lockKey(ns, name);
+    const args = [grant.token, grant.owner, String(grant.ttlMs), String(lockGraceMs)];
+    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderLock(key, ...args)));
     if (int(reply[0]) === 1) return { acquired: true, fencingToken: int(reply[1]), expiresAt: int(reply[2]) };
     return { acquired: false, holder: holderOf(reply.slice(1)) };
   }
 
   /** See `Store.unlock`. */
   async unlock(ns: string, name: string, token: string): Promise<UnlockOutcome> {
-    const key = this.key(ns, name);
-    const reply = await this.ctx.run(() => this.ctx.scripts.larderUnlock(key, token, this.channel(ns), name));
+    const { keys } = this.ctx;
+    const args = [token, keys.releaseChannel(ns), name, String(lockGraceMs)];
+    const reply = await this.ctx.run(() => this.ctx.scripts.larderUnlock(keys.lockKey(ns, name), ...args));
     return int(reply) === 1 ? "released" : int(reply) === 2 ? "notHeld" : "heldByOther";
   }
 
   /** See `Store.extendLock`. */
   async extendLock(ns: string, name: string, token: string, ttlMs: number): Promise<ExtendLockOutcome> {
-    const key = this.key(ns, name);
-    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderExtendLock(key, token, String(ttlMs))));
+    const key = this.ctx.keys.lockKey(ns, name);
+    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderExtendLock(key, token, String(ttlMs), String(lockGraceMs))));
     switch (int(reply[0])) {
       case 1:
         return { status: "extended", expiresAt: int(reply[1]) };
@@ -66,20 +62,23 @@ export class RedisLocks {
 
   /** See `Store.checkLock`. */
   async checkLock(ns: string, name: string): Promise<LockHolder | undefined> {
-    const reply = await this.ctx.run(() => this.ctx.scripts.larderCheckLock(this.key(ns, name)));
+    const reply = await this.ctx.run(() => this.ctx.scripts.larderCheckLock(this.ctx.keys.lockKey(ns, name)));
     return reply === null ? undefined : holderOf(list(reply));
   }
 
-  /** See `Store.listLocks`; paged exactly like `Store.keys`. */
+  /** See `Store.listLocks`; paged exactly like `Store.keys`, over every master. */
   async listLocks(ns: string, pattern: string, cursor: string, limit: number): Promise<LocksPage> {
-    const prefix = this.prefix(ns);
-    const args = scanPageArgs(prefix, pattern, cursor, limit);
-    const seq = `${this.ctx.tag(ns)}:lseq`;
-    const reply = list(await this.ctx.run(() => this.ctx.scripts.larderListLocksBuffer(seq, ...args)));
+    const prefix = this.ctx.keys.lockPrefix(ns);
+    const page = await this.ctx.run(async () =>
+      scanMasters(await this.ctx.topology.masters(), cursor, async (node, inner) => {
+        const reply = list(await evalOn(node, lockScripts.larderListLocks, scanPageArgs(prefix, pattern, inner, limit)));
+        return { next: text(reply[0] ?? null), found: list(reply[1] ?? null) };
+      }),
+    );
     // As in Keys: MATCH only narrowed by bytes; the glob decides by code point.
     const matcher = globToRegExp(pattern);
     const prefixBytes = Buffer.byteLength(prefix);
-    const found = list(reply[1] ?? null);
+    const found = page.found;
     const seen = new Set<string>();
     const locks: LocksPage["locks"] = [];
     for (let i = 0; i + 4 < found.length; i += 5) {
@@ -88,21 +87,12 @@ export class RedisLocks {
       seen.add(name);
       locks.push({ name, holder: holderOf(found.slice(i + 1, i + 5)) });
     }
-    return { locks, nextCursor: text(reply[0] ?? null) };
+    return { locks, nextCursor: page.next };
   }
 
   /** See `Store.watchLocks`. */
   watch(ns: string, onRelease: (name: string) => void): Promise<() => void> {
-    return this.ctx.subscriber.watch(this.channel(ns), onRelease);
-  }
-
-  private prefix(ns: string): string {
-    return `${this.ctx.tag(ns)}:l:`;
-  }
-
-  /** Not a key, but named after the namespace's tag so it reads alike in MONITOR. */
-  private channel(ns: string): string {
-    return `${this.ctx.tag(ns)}:lr`;
+    return this.ctx.subscriber.watch(this.ctx.keys.releaseChannel(ns), onRelease);
   }
 }
 

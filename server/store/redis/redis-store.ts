@@ -1,42 +1,34 @@
-import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { LarderError } from "../../core/errors.js";
 import type { CommandState } from "../command-state.js";
 import { globToRegExp } from "../glob.js";
 import { createRedisCommandState } from "./command-state.js";
+import { RedisConnection, type RedisConnectionOptions } from "./connection.js";
+import { decodeEntry, encodeValue, headerBytes, headerExpiry } from "./entries.js";
+import { RedisKeys } from "./keys.js";
 import { lockScripts } from "./lock-scripts.js";
 import { ReleaseSubscriber } from "./lock-watch.js";
 import { RedisLocks, type LockScriptFns } from "./locks.js";
-import { decodeEntries, encodeValue } from "./entries.js";
-import { bytes, int, list, optInt, text, type ScriptFn } from "./script.js";
-import { scanPageArgs } from "./scan.js";
+import { scanMasters, scanPageArgs, keysScript } from "./scan.js";
+import { bytes, evalOn, int, list, optInt, text, type Reply, type ScriptFn } from "./script.js";
 import { scripts } from "./scripts.js";
+import { Topology } from "./topology.js";
 import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, SetInput, SetManyOutcome, SetOutcome, Store, UnlockOutcome, WriteInput } from "../store.js";
 
-/**
- * Options of {@link createRedisStore}. Exactly one topology is used: Cluster
- * when `clusterNodes` is given, else Sentinel when `sentinels` is given,
- * else the standalone `url`.
- */
-export interface RedisStoreOptions {
-  /** Standalone Redis, e.g. `redis://:password@host:6379/0`. Default `redis://127.0.0.1:6379`. */
-  url?: string;
-  /** Redis Sentinel addresses. Default none (no Sentinel). */
-  sentinels?: { host: string; port: number }[];
-  /** The master name that the sentinels monitor. Default `mymaster`. */
-  sentinelName?: string;
-  /** Redis Cluster seed nodes. Default none (no Cluster). */
-  clusterNodes?: { host: string; port: number }[];
+/** Options of {@link createRedisStore}: where Redis is (see RedisConnectionOptions), and how keys are laid out. */
+export interface RedisStoreOptions extends RedisConnectionOptions {
   /** First segment of every Redis key, so Larder can share a Redis. Must not contain `{` or `}`. Default `larder`. */
   keyPrefix?: string;
-  /** How long one store call may wait for Redis before failing as unavailable. Default 2000 ms. */
-  callTimeoutMs?: number;
+  /**
+   * Namespaces whose keys share one Cluster slot, so that SetMany and
+   * Delete are atomic across their keys (keys.ts). Default none: every
+   * namespace spreads over the Cluster.
+   */
+  pinnedNamespaces?: readonly string[];
   /**
    * Added to Redis' clock in RunCommand's state only. Default none. Tests
    * move the fallback state machine's clock with it instead of sleeping.
    */
   commandClockOffsetMs?: () => number;
-  /** Told about connection errors (never values), e.g. for logging. Default: ignored. */
-  onConnectionError?: (err: Error) => void;
 }
 
 /**
@@ -53,153 +45,151 @@ type ScriptFns = Record<`${keyof typeof scripts}${"" | "Buffer"}`, ScriptFn> & L
 
 const int64Min = -(2n ** 63n);
 const int64Max = 2n ** 63n - 1n;
-// Errors that Redis answers while it cannot serve for now; retrying later works.
-const transientReply = /^(LOADING|READONLY|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|BUSY|NOREPLICAS|MOVED|ASK)\b/;
 
 /** The Redis backend; see {@link createRedisStore}. */
 class RedisStore implements Store {
   readonly kind = "redis";
-  private readonly client: Redis | Cluster;
+  readonly commandState: CommandState;
+  private readonly conn: RedisConnection;
   private readonly scripts: ScriptFns;
-  private readonly prefix: string;
-  private readonly timeoutMs: number;
+  private readonly layout: RedisKeys;
+  private readonly topology: Topology;
   private readonly subscriber: ReleaseSubscriber;
   private readonly locks: RedisLocks;
-  private everReady = false;
-  readonly commandState: CommandState;
 
   constructor(options: RedisStoreOptions) {
-    this.prefix = options.keyPrefix ?? "larder";
-    // A brace in the prefix would move the Cluster hash tag out of the
-    // namespace segment, or empty it, and scatter a namespace over slots.
-    if (/[{}]/.test(this.prefix)) throw new Error("redis keyPrefix must not contain { or }");
-    this.timeoutMs = options.callTimeoutMs ?? 2000;
-    const common: RedisOptions = {
-      // Keep reconnecting in the background forever; calls fail fast meanwhile.
-      retryStrategy: (times) => Math.min(50 * times, 1000),
-      // Calls sent before the first connection wait in the offline queue,
-      // but give up after one reconnection attempt rather than the default 20.
-      maxRetriesPerRequest: 1,
-      connectTimeout: Math.max(this.timeoutMs, 1000),
-      // Calls made in the same tick (a burst of requests read from one
-      // socket) go to Redis in one write instead of one syscall each.
-      enableAutoPipelining: true,
-      // Not GetMany: an auto-pipeline answers all its calls at once, when its
-      // last reply is in, so a batch of large GetMany answers stayed alive
-      // together past the young generation; under GetMany load GC went from
-      // a quarter of Larder's CPU to an eighth without it. A GetMany is a
-      // large write on its own anyway.
-      autoPipeliningIgnoredCommands: ["larderGetMany"],
-    };
-    if (options.clusterNodes !== undefined && options.clusterNodes.length > 0) {
-      const clusterOptions: ClusterOptions = {
-        redisOptions: common,
-        clusterRetryStrategy: (times) => Math.min(100 * times, 2000),
-        // A Cluster client reads these from its own options, not from redisOptions.
-        enableAutoPipelining: common.enableAutoPipelining ?? false,
-        autoPipeliningIgnoredCommands: common.autoPipeliningIgnoredCommands ?? [],
-      };
-      this.client = new Cluster(options.clusterNodes, clusterOptions);
-    } else if (options.sentinels !== undefined && options.sentinels.length > 0) {
-      this.client = new Redis({
-        ...common,
-        sentinels: options.sentinels,
-        name: options.sentinelName ?? "mymaster",
-        sentinelRetryStrategy: (times) => Math.min(100 * times, 2000),
-      });
-    } else {
-      this.client = new Redis(options.url ?? "redis://127.0.0.1:6379", common);
-    }
-    const onError = options.onConnectionError;
-    // Without a listener, ioredis' connection errors would crash the process.
-    this.client.on("error", (err: Error) => onError?.(err));
-    this.client.on("ready", () => {
-      this.everReady = true;
+    this.layout = new RedisKeys({
+      ...(options.keyPrefix === undefined ? {} : { prefix: options.keyPrefix }),
+      pinned: new Set(options.pinnedNamespaces ?? []),
     });
+    this.conn = new RedisConnection(options, ["mget", "larderGetManyCross", "larderGetManyTracked"]);
+    const client = this.conn.client;
     for (const [name, definition] of Object.entries({ ...scripts, ...lockScripts })) {
-      this.client.defineCommand(name, definition);
+      client.defineCommand(name, definition);
     }
-    this.scripts = this.client as unknown as ScriptFns;
+    this.scripts = client as unknown as ScriptFns;
+    this.topology = new Topology(client);
     // duplicate() keeps the topology and options, so the subscriber follows
     // a Sentinel failover or Cluster like the main connection does.
-    this.subscriber = new ReleaseSubscriber({ open: () => this.client.duplicate(), timeoutMs: this.timeoutMs });
-    this.locks = new RedisLocks({
-      scripts: this.scripts,
-      run: (send) => this.run(send),
-      tag: (ns) => this.tag(ns),
-      subscriber: this.subscriber,
-    });
+    this.subscriber = new ReleaseSubscriber({ open: () => client.duplicate(), timeoutMs: this.conn.callTimeoutMs });
+    const run = <T>(send: () => Promise<T>): Promise<T> => this.conn.run(send);
+    this.locks = new RedisLocks({ scripts: this.scripts, run, keys: this.layout, topology: this.topology, subscriber: this.subscriber });
     this.commandState = createRedisCommandState({
-      client: this.client,
-      tag: (ns) => this.tag(ns),
-      run: (send) => this.run(send),
+      client,
+      tag: (ns) => this.layout.namespaceTag(ns),
+      run,
       ...(options.commandClockOffsetMs === undefined ? {} : { clockOffsetMs: options.commandClockOffsetMs }),
     });
   }
 
-  async get(ns: string, key: string, touchTtlMs?: number): Promise<Entry | undefined> {
+  async get(ns: string, key: string, touchTtlMs?: number, trackRead = false): Promise<Entry | undefined> {
+    const name = this.layout.entryKey(ns, key);
+    // A plain read is a GET: no script, and no write for Redis to log or replicate.
+    if (touchTtlMs === undefined && !trackRead) return decodeEntry(await this.conn.run(() => this.conn.client.getBuffer(name)));
     const touch = touchTtlMs === undefined ? "" : String(touchTtlMs);
-    const reply = await this.run(() => this.scripts.larderGetBuffer(this.entryKey(ns, key), touch));
-    // A miss is nil; a hit is answered as GetMany answers one.
-    return reply === null ? undefined : decodeEntries(reply, 1)[0];
+    const reply = await this.conn.run(() => this.scripts.larderGetWritingBuffer(name, touch, trackRead ? "1" : ""));
+    if (reply === null) return undefined;
+    const [header, stored] = list(reply);
+    return decodeEntry(bytes(stored ?? null), bytes(header ?? null));
   }
 
-  async getMany(ns: string, keys: readonly string[]): Promise<(Entry | undefined)[]> {
-    if (keys.length === 0) return [];
-    const names = keys.map((key) => this.entryKey(ns, key));
-    const reply = await this.run(() => this.scripts.larderGetManyBuffer(names.length, ...names));
-    return decodeEntries(reply, keys.length);
+  async getMany(ns: string, keys: readonly string[], trackRead = false): Promise<(Entry | undefined)[]> {
+    const names = keys.map((key) => this.layout.entryKey(ns, key));
+    const out = new Array<Entry | undefined>(names.length);
+    await Promise.all(
+      this.groups(ns, names).map(async (group) => {
+        const groupNames = group.map((i) => names[i] as string);
+        if (trackRead) {
+          const reply = list(await this.conn.run(() => this.scripts.larderGetManyTrackedBuffer(...this.keyArgs(ns, groupNames))));
+          group.forEach((i, j) => {
+            const stored = reply[2 * j] ?? null;
+            out[i] = stored === null ? undefined : decodeEntry(bytes(stored), undefined, int(reply[2 * j + 1]));
+          });
+          return;
+        }
+        const reply = this.crossSlot(ns)
+          ? list(await this.conn.run(() => this.scripts.larderGetManyCrossBuffer(...this.keyArgs(ns, groupNames))))
+          : await this.conn.run(() => this.conn.client.mgetBuffer(...groupNames));
+        group.forEach((i, j) => {
+          out[i] = decodeEntry((reply[j] as Buffer | null | undefined) ?? null);
+        });
+      }),
+    );
+    return out;
   }
 
   async set(ns: string, input: SetInput): Promise<SetOutcome> {
     const c = input.condition;
     const mode = c.mode === "ifAbsent" ? "absent" : c.mode === "ifPresent" ? "present" : c.mode === "ifVersion" ? "version" : "always";
-    const version = c.mode === "ifVersion" ? String(c.version) : "";
     const [value, kind] = encodeValue(input.value);
-    const [seq, entry, ttl] = [this.seqKey(ns), this.entryKey(ns, input.key), ttlArg(input.expiry)];
+    const key = this.layout.entryKey(ns, input.key);
+    const args = [value, kind, ttlArg(input.expiry), mode, c.mode === "ifVersion" ? String(c.version) : ""];
     const g = input.guard;
-    const reply = list(
-      await this.run(() =>
-        g === undefined
-          ? this.scripts.larderSet(seq, entry, value, kind, ttl, mode, version)
-          : this.scripts.larderGuardedSet(seq, entry, this.locks.key(ns, g.name), value, kind, ttl, mode, version, g.token, String(g.minFencingToken)),
-      ),
-    );
-    return {
-      applied: int(reply[0]) === 1,
-      created: int(reply[1]) === 1,
-      version: int(reply[2]),
-      expiresAt: optInt(reply[3]),
-    };
+    let reply: Reply;
+    if (g === undefined) {
+      reply = await this.conn.run(() => this.scripts.larderSet(key, ...args));
+    } else {
+      const lockKey = this.layout.lockKey(ns, g.name);
+      const minFencing = String(g.minFencingToken);
+      if (!this.crossSlot(ns)) {
+        reply = await this.conn.run(() => this.scripts.larderGuardedSet(key, lockKey, ...args, g.token, minFencing));
+      } else {
+        // Lock and entry may live on different masters: the lock's node
+        // vouches for the grant and its expiry, and the entry's node writes
+        // only before that expiry by its own clock. An expiry of 0 makes the
+        // write fail there, answering the entry's current version.
+        const expiry = await this.conn.run(() => this.scripts.larderLockGuard(lockKey, g.token, minFencing));
+        const until = expiry === null ? "0" : String(int(expiry));
+        reply = await this.conn.run(() => this.scripts.larderSetBeforeExpiry(key, ...args, until));
+      }
+    }
+    const r = list(reply);
+    return { applied: int(r[0]) === 1, created: int(r[1]) === 1, version: int(r[2]), expiresAt: optInt(r[3]) };
   }
 
   async setMany(ns: string, inputs: readonly WriteInput[]): Promise<SetManyOutcome[]> {
-    if (inputs.length === 0) return [];
-    const keys = [this.seqKey(ns)];
-    const args: (string | Buffer)[] = [];
-    for (const input of inputs) {
-      const [value, kind] = encodeValue(input.value);
-      keys.push(this.entryKey(ns, input.key));
-      args.push(value, kind, ttlArg(input.expiry));
-    }
-    const reply = list(await this.run(() => this.scripts.larderSetMany(keys.length, ...keys, ...args)));
-    return inputs.map((_, i) => ({ created: int(reply[2 * i]) === 1, version: int(reply[2 * i + 1]) }));
+    const names = inputs.map((input) => this.layout.entryKey(ns, input.key));
+    const out = new Array<SetManyOutcome>(inputs.length);
+    await Promise.all(
+      this.groups(ns, names).map(async (group) => {
+        const args: (string | Buffer)[] = [];
+        for (const i of group) {
+          const input = inputs[i] as WriteInput;
+          const [value, kind] = encodeValue(input.value);
+          args.push(value, kind, ttlArg(input.expiry));
+        }
+        const keyArgs = this.keyArgs(ns, group.map((i) => names[i] as string));
+        const reply = list(await this.conn.run(() => this.scripts.larderSetMany(...keyArgs, ...args)));
+        group.forEach((i, j) => {
+          out[i] = { created: int(reply[2 * j]) === 1, version: int(reply[2 * j + 1]) };
+        });
+      }),
+    );
+    return out;
   }
 
   async has(ns: string, key: string): Promise<HasOutcome> {
-    const reply = list(await this.run(() => this.scripts.larderHas(this.entryKey(ns, key))));
-    return int(reply[0]) === 1 ? { found: true, expiresAt: optInt(reply[1]) } : { found: false };
+    const name = this.layout.entryKey(ns, key);
+    const header = await this.conn.run(() => this.conn.client.getrangeBuffer(name, 0, headerBytes - 1));
+    return header.length === 0 ? { found: false } : { found: true, expiresAt: headerExpiry(header) };
   }
 
   async delete(ns: string, keys: readonly string[]): Promise<number> {
-    if (keys.length === 0) return 0;
-    const names = keys.map((key) => this.entryKey(ns, key));
-    return int(await this.run(() => this.scripts.larderDelete(names.length, ...names)));
+    const names = keys.map((key) => this.layout.entryKey(ns, key));
+    const counts = await Promise.all(
+      this.groups(ns, names).map((group) => {
+        const groupNames = group.map((i) => names[i] as string);
+        return this.crossSlot(ns)
+          ? this.conn.run(() => this.scripts.larderDeleteCross(...this.keyArgs(ns, groupNames)))
+          : this.conn.run(() => this.conn.client.del(...groupNames));
+      }),
+    );
+    return counts.reduce<number>((sum, n) => sum + int(n as Reply), 0);
   }
 
   async extend(ns: string, key: string, addMs: number, maxTtlMs: number): Promise<ExtendOutcome> {
-    const entry = this.entryKey(ns, key);
-    const reply = list(await this.run(() => this.scripts.larderExtend(entry, String(addMs), String(maxTtlMs))));
+    const entry = this.layout.entryKey(ns, key);
+    const reply = list(await this.conn.run(() => this.scripts.larderExtend(entry, String(addMs), String(maxTtlMs))));
     switch (int(reply[0])) {
       case 0:
         return { status: "missing" };
@@ -211,27 +201,31 @@ class RedisStore implements Store {
   }
 
   async keys(ns: string, pattern: string, cursor: string, limit: number): Promise<KeysPage> {
-    const prefix = this.entryPrefix(ns);
-    const args = scanPageArgs(prefix, pattern, cursor, limit);
-    const reply = list(await this.run(() => this.scripts.larderKeysBuffer(this.seqKey(ns), ...args)));
+    const prefix = this.layout.entryPrefix(ns);
+    const page = await this.conn.run(async () =>
+      scanMasters(await this.topology.masters(), cursor, async (node, inner) => {
+        const reply = list(await evalOn(node, keysScript, scanPageArgs(prefix, pattern, inner, limit)));
+        return { next: text(reply[0] ?? null), found: list(reply[1] ?? null) };
+      }),
+    );
     // MATCH works on bytes and was only a superset of the glob (see
     // matchSuperset); this filter applies the glob by code point.
     const matcher = globToRegExp(pattern);
     const prefixBytes = Buffer.byteLength(prefix);
     const keys = new Set<string>();
-    for (const name of list(reply[1] ?? null)) {
+    for (const name of page.found) {
       const key = bytes(name).subarray(prefixBytes).toString("utf8");
       if (matcher.test(key)) keys.add(key);
     }
-    return { keys: [...keys], nextCursor: text(reply[0] ?? null) };
+    return { keys: [...keys], nextCursor: page.next };
   }
 
   async increment(ns: string, key: string, delta: bigint, expiry: Expiry): Promise<IncrementOutcome> {
     if (delta < int64Min || delta > int64Max) {
       throw new LarderError("outOfRange", "delta: the result would overflow a 64-bit integer");
     }
-    const [seq, entry] = [this.seqKey(ns), this.entryKey(ns, key)];
-    const reply = list(await this.run(() => this.scripts.larderIncrement(seq, entry, delta.toString(), ttlArg(expiry))));
+    const entry = this.layout.entryKey(ns, key);
+    const reply = list(await this.conn.run(() => this.scripts.larderIncrement(entry, delta.toString(), ttlArg(expiry))));
     switch (int(reply[0])) {
       case 1:
         throw new LarderError("failedPrecondition", "key: the stored value is not an integer");
@@ -272,93 +266,34 @@ class RedisStore implements Store {
   }
 
   async ping(): Promise<void> {
-    await this.run(() => this.client.ping());
+    await this.conn.run(() => this.conn.client.ping());
   }
 
   async close(): Promise<void> {
     this.subscriber.close();
-    try {
-      if (this.client.status === "ready") await withTimeout(this.client.quit(), this.timeoutMs);
-    } catch {
-      // Closing anyway: disconnect below drops whatever quit left behind.
-    } finally {
-      this.client.disconnect();
-    }
+    await this.conn.close();
+  }
+
+  /** Whether the namespace's keys may sit on different slots of a Cluster. */
+  private crossSlot(ns: string): boolean {
+    return this.topology.isCluster && this.layout.placement(ns) === "spread";
+  }
+
+  /** The indexes of `names` by the node a call for them goes to: one group unless spread over a Cluster. */
+  private groups(ns: string, names: readonly string[]): number[][] {
+    if (names.length === 0) return [];
+    return this.crossSlot(ns) ? this.topology.groupByNode(names) : [names.map((_, i) => i)];
   }
 
   /**
-   * The namespace's segment, with a length so that no namespace name can be
-   * a prefix of another's keys whatever characters it holds, inside one
-   * Cluster hash tag so that all its keys share a slot and multi-key scripts
-   * are legal.
+   * A multi-key script's leading arguments (scripts.ts): every key in KEYS,
+   * or, across slots, the first in KEYS (it routes the call) and the rest
+   * in ARGV after their count.
    */
-  private tag(ns: string): string {
-    return `${this.prefix}:{${Buffer.byteLength(ns)}:${ns}}`;
+  private keyArgs(ns: string, names: readonly string[]): (string | number)[] {
+    if (this.crossSlot(ns)) return [1, names[0] as string, String(names.length - 1), ...names.slice(1)];
+    return [names.length, ...names, "0"];
   }
-
-  private entryPrefix(ns: string): string {
-    return `${this.tag(ns)}:e:`;
-  }
-
-  private entryKey(ns: string, key: string): string {
-    return `${this.entryPrefix(ns)}${key}`;
-  }
-
-  /** The namespace's version sequence; it never expires. */
-  private seqKey(ns: string): string {
-    return `${this.tag(ns)}:seq`;
-  }
-
-  /** Runs one call against Redis, turning connection trouble into `unavailable`. */
-  private async run<T>(send: () => Promise<T>): Promise<T> {
-    // Once connected, a lost connection fails calls at once instead of
-    // queueing them for later: a queued write would apply after its caller
-    // was told it failed, and the queue would grow while Redis is down.
-    if (this.everReady && this.client.status !== "ready") {
-      throw new LarderError("unavailable", "backend unavailable: redis connection lost");
-    }
-    try {
-      return await withTimeout(send(), this.timeoutMs);
-    } catch (err) {
-      throw toLarderError(err);
-    }
-  }
-}
-
-/** Maps an ioredis failure to a LarderError; script bugs stay internal errors. */
-function toLarderError(err: unknown): unknown {
-  if (err instanceof LarderError) return err;
-  if (err instanceof Error && err.name === "ReplyError") {
-    if (err.message.startsWith("OOM")) return new LarderError("resourceExhausted", "backend out of memory");
-    const transient = transientReply.exec(err.message);
-    if (transient === null) return err;
-    return new LarderError("unavailable", `backend unavailable: redis answered ${transient[1]}`);
-  }
-  return new LarderError("unavailable", "backend unavailable: cannot reach redis");
-}
-
-/**
- * Settles with `call`, or fails as unavailable after `ms`. One timer and
- * one promise per call: the Promise.race version cost two more promises and
- * a closure on every Get.
- */
-function withTimeout<T>(call: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      call.catch(() => {});
-      reject(new LarderError("unavailable", "backend unavailable: redis did not answer in time"));
-    }, ms);
-    call.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }
 
 function ttlArg(expiry: Expiry): string {

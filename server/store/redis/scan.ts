@@ -5,7 +5,9 @@
 
 import { LarderError } from "../../core/errors.js";
 import { classEnd, escapeGlob } from "../glob.js";
-import type { ScriptDefinition } from "./script.js";
+import type { Redis } from "ioredis";
+import type { Masters } from "./topology.js";
+import type { Reply, ScriptDefinition } from "./script.js";
 
 const uint64Max = 2n ** 64n - 1n;
 /** Beyond this many wildcards, MATCH gets only the namespace prefix: Redis' matcher backtracks. */
@@ -91,9 +93,8 @@ export function parseKeysCursor(cursor: string): [string, string, string] {
 }
 
 /**
- * The paging loop of Keys and ListLocks, as a Lua function `scan_page()`.
- * KEYS: seq (only so that Cluster routes the script to the namespace's
- * node). ARGV: MATCH pattern, redis cursor, resume next cursor or "", resume
+ * The paging loop of Keys and ListLocks over one node, as a Lua function
+ * `scan_page()`. No KEYS: the store runs it on each node itself. ARGV: MATCH pattern, redis cursor, resume next cursor or "", resume
  * hash or "", limit, SCAN COUNT, most SCAN calls. Returns [next cursor, keys].
  *
  * The SCAN loop is bounded so that a huge keyspace never blocks Redis; a
@@ -169,9 +170,49 @@ end
 
 /** The Keys script; see {@link scanPage}. Returns [next cursor, keys]. */
 export const keysScript: ScriptDefinition = {
-  numberOfKeys: 1,
+  numberOfKeys: 0,
   readOnly: true,
   lua: `${scanPage}
 return scan_page()
 `,
 };
+
+/** One node's page: the node's next cursor ("" when done) and what the script found. */
+export interface NodePage {
+  readonly next: string;
+  readonly found: Reply[];
+}
+
+const clusterCursor = /^([0-9a-f]{12})\.(0|[1-9][0-9]{0,3})\.(.*)$/s;
+
+/**
+ * One page of a scan over every master: `page` scans one node from its own
+ * cursor. Outside a Cluster the cursor is the node's. In a Cluster it is
+ * `<slot map fingerprint>.<master>.<node cursor>`, the masters taken in
+ * turn; a cursor from another slot map (a slot moved, a failover) starts
+ * over from the first master, so a key that exists during the whole listing
+ * is still returned at least once.
+ */
+export async function scanMasters(
+  masters: Masters,
+  cursor: string,
+  page: (node: Redis, cursor: string) => Promise<NodePage>,
+): Promise<NodePage> {
+  const { nodes, fingerprint } = masters;
+  const only = nodes[0];
+  if (only === undefined) throw new LarderError("unavailable", "backend unavailable: no redis master known");
+  if (fingerprint === "") return page(only, cursor);
+  let index = 0;
+  let inner = "";
+  if (cursor !== "") {
+    const m = clusterCursor.exec(cursor);
+    if (m === null) throw new LarderError("invalidArgument", "cursor: malformed; pass the next_cursor of the previous page");
+    if (m[1] === fingerprint && Number(m[2]) < nodes.length) {
+      index = Number(m[2]);
+      inner = m[3] ?? "";
+    }
+  }
+  const out = await page(nodes[index] as Redis, inner);
+  if (out.next !== "") return { next: `${fingerprint}.${index}.${out.next}`, found: out.found };
+  return { next: index + 1 < nodes.length ? `${fingerprint}.${index + 1}.` : "", found: out.found };
+}

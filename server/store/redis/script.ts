@@ -5,6 +5,9 @@
  * LarderError.
  */
 
+import { createHash } from "node:crypto";
+import type { Redis } from "ioredis";
+
 /** One script, as ioredis' `defineCommand` takes it. */
 export interface ScriptDefinition {
   /** The Lua source; ioredis runs it by EVALSHA, falling back to EVAL once. */
@@ -13,6 +16,38 @@ export interface ScriptDefinition {
   readonly numberOfKeys?: number;
   /** Whether the script never writes. */
   readonly readOnly?: boolean;
+}
+
+/**
+ * Runs a script without keys on one node, as `defineCommand` would: by its
+ * SHA-1, sending the source once when the node does not have it yet (a new
+ * or restarted node).
+ */
+export async function evalOn(node: Redis, script: ScriptDefinition, args: readonly (string | Buffer)[]): Promise<Reply> {
+  const sha = shaOf(script);
+  // ioredis has a Buffer variant of every command, but its types leave out
+  // these two; `callBuffer` is no way round, since auto-pipelining drops its
+  // command name (the server then sees the SHA-1 as the command).
+  const n = node as unknown as BufferEval;
+  try {
+    return (await n.evalshaBuffer(sha, 0, ...args)) as Reply;
+  } catch (err) {
+    if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+    return (await n.evalBuffer(script.lua, 0, ...args)) as Reply;
+  }
+}
+
+interface BufferEval {
+  evalshaBuffer(sha: string, keys: number, ...args: (string | Buffer)[]): Promise<unknown>;
+  evalBuffer(lua: string, keys: number, ...args: (string | Buffer)[]): Promise<unknown>;
+}
+
+const shas = new WeakMap<ScriptDefinition, string>();
+
+function shaOf(script: ScriptDefinition): string {
+  let sha = shas.get(script);
+  if (sha === undefined) shas.set(script, (sha = createHash("sha1").update(script.lua).digest("hex")));
+  return sha;
 }
 
 /** A script reply as ioredis hands it over. */
