@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Text;
 using Larder.Client.Tests.Fixtures;
 
 namespace Larder.Client.Tests;
@@ -163,10 +161,7 @@ public abstract class StampedeTests(LarderFixture server)
         {
             if (request.RequestUri!.AbsolutePath.EndsWith("/Lock", StringComparison.Ordinal))
             {
-                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.Forbidden)
-                {
-                    Content = new StringContent("{\"code\":\"permission_denied\",\"message\":\"the API key lacks the lock permission\"}", Encoding.UTF8, "application/json"),
-                });
+                return Task.FromResult(GrpcAnswers.Error(Grpc.Core.StatusCode.PermissionDenied, "the API key lacks the lock permission"));
             }
             return base.SendAsync(request, ct);
         }

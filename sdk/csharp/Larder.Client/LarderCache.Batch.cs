@@ -48,7 +48,7 @@ public sealed partial class LarderCache
         do
         {
             var request = new KeysRequest { Pattern = pattern ?? "", Cursor = cursor, Limit = pageSize };
-            var page = await Call(true, (c, o) => c.KeysAsync(request, null, o), ct).ConfigureAwait(false);
+            var page = await Call(true, (c, o) => c.KeysAsync(request, o), ct).ConfigureAwait(false);
             foreach (var key in page.Keys)
             {
                 yield return key;
@@ -76,7 +76,7 @@ public sealed partial class LarderCache
         foreach (var chunk in list.Chunk(MaxBatch))
         {
             var request = new GetManyRequest { Keys = { chunk } };
-            var res = await Call(true, (c, o) => c.GetManyAsync(request, null, o), ct).ConfigureAwait(false);
+            var res = await Call(true, (c, o) => c.GetManyAsync(request, o), ct).ConfigureAwait(false);
             // Keyed by the request, not by the items' keys, so that the
             // order is the caller's whatever the server echoes.
             for (var i = 0; i < chunk.Length; i++)
@@ -101,7 +101,7 @@ public sealed partial class LarderCache
             // Retrying is safe for the state; only the count can come out low
             // if a retried batch had in fact been applied.
             var request = new DeleteRequest { Keys = { chunk } };
-            var res = await Call(true, (c, o) => c.DeleteAsync(request, null, o), ct).ConfigureAwait(false);
+            var res = await Call(true, (c, o) => c.DeleteAsync(request, o), ct).ConfigureAwait(false);
             deleted += res.Deleted;
         }
         return deleted;
