@@ -109,9 +109,9 @@ public abstract class DependencyInjectionTests(LarderFixture server)
         var made = await a.GetOrCreateAsync("report:q1", _ => { computedByA++; return ValueTask.FromResult(new Report("Q1", 42)); });
         Assert.Equal(new Report("Q1", 42), made);
         Assert.Equal(1, computedByA);
-        // HybridCache wrote through to Larder, not only into its L1.
+        // HybridCache writes through to Larder, not only into its L1.
         using var larder = server.NewCache(ns);
-        Assert.True(await larder.Exists("report:q1"));
+        await Stored(larder, "report:q1");
 
         // B's L1 is empty, so this value can only come from Larder.
         var read = await b.GetOrCreateAsync("report:q1", _ => { computedByB++; return ValueTask.FromResult(new Report("wrong", 0)); });
@@ -131,6 +131,7 @@ public abstract class DependencyInjectionTests(LarderFixture server)
             new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead });
         Assert.Equal(new Report("Q1", 43), fromL2);
         Assert.Equal(1, computedByB);
+        await Stored(larder, "report:q1");
 
         // And B's recomputation reached A through Larder too.
         var again = await a.GetOrCreateAsync(
@@ -139,6 +140,20 @@ public abstract class DependencyInjectionTests(LarderFixture server)
             new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableLocalCacheRead });
         Assert.Equal(new Report("Q1", 43), again);
         Assert.Equal(1, computedByA);
+    }
+
+    /// <summary>
+    /// Waits for HybridCache's write of <paramref name="key"/> to reach
+    /// Larder: it returns the value to the caller before that write ends.
+    /// </summary>
+    private static async Task Stored(LarderCache larder, string key)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!await larder.Exists(key))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{key} never reached Larder");
+            await Task.Delay(20);
+        }
     }
 
     private ServiceProvider App(string ns)
