@@ -47,7 +47,7 @@ public sealed partial class LarderCache
     {
         ArgumentNullException.ThrowIfNull(name);
         var request = new CheckLockRequest { Name = name, WaitMs = WaitMs(wait) };
-        var res = await Call(true, (c, o) => c.CheckLockAsync(request, o), ct, ServerWait(request.WaitMs)).ConfigureAwait(false);
+        var res = await Call(true, (c, o) => c.CheckLockAsync(request, o), ct, DeadlineWithWait(request.WaitMs)).ConfigureAwait(false);
         return res.Available;
     }
 
@@ -102,7 +102,7 @@ public sealed partial class LarderCache
             WaitMs = WaitMs(options.Wait),
             Owner = options.Owner ?? DefaultOwner,
         };
-        var res = await Call(false, (c, o) => c.LockAsync(request, o), ct, ServerWait(request.WaitMs)).ConfigureAwait(false);
+        var res = await Call(false, (c, o) => c.LockAsync(request, o), ct, DeadlineWithWait(request.WaitMs)).ConfigureAwait(false);
         return res.Acquired
             ? (new LarderLock(this, name, res, options.Ttl, options.AutoRenew), null)
             : (null, LockHolderInfo.From(res.Holder));
@@ -111,8 +111,9 @@ public sealed partial class LarderCache
     private static long WaitMs(TimeSpan? wait) => wait is { } w && w != TimeSpan.Zero ? ValueCodec.Milliseconds(w) : 0;
 
     /// <summary>
-    /// The time the server may spend waiting in a call, which goes on top of
-    /// the usual deadline, so that a full wait still leaves time for the answer.
+    /// The deadline of a call the server may spend waiting: the usual one on
+    /// top of the wait, so that a full wait still leaves time for the answer.
     /// </summary>
-    private static TimeSpan ServerWait(long waitMs) => TimeSpan.FromMilliseconds(Math.Max(0, waitMs));
+    private TimeSpan DeadlineWithWait(long waitMs) =>
+        _timeout == Timeout.InfiniteTimeSpan ? _timeout : _timeout + TimeSpan.FromMilliseconds(Math.Max(0, waitMs));
 }

@@ -39,12 +39,12 @@ public sealed partial class LarderCache
     /// <param name="idempotent">Whether repeating the call is safe.</param>
     /// <param name="rpc">Starts the call on the client with the given options.</param>
     /// <param name="ct">Cancels the call.</param>
-    /// <param name="extraDeadline">Time the server may spend waiting (locks), added to each attempt's deadline.</param>
+    /// <param name="timeout">Each attempt's deadline, from its start; null for <see cref="LarderOptions.Timeout"/>.</param>
     internal async Task<TResponse> Call<TResponse>(
         bool idempotent,
         Func<CacheService.CacheServiceClient, CallOptions, AsyncUnaryCall<TResponse>> rpc,
         CancellationToken ct,
-        TimeSpan? extraDeadline = null)
+        TimeSpan? timeout = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var attempts = idempotent ? _retries + 1 : 1;
@@ -54,7 +54,7 @@ public sealed partial class LarderCache
             try
             {
                 // The deadline is per attempt, so a retry gets a full one.
-                using var call = rpc(Client, new CallOptions(deadline: Deadline(extraDeadline), cancellationToken: ct));
+                using var call = rpc(Client, new CallOptions(deadline: Deadline(timeout ?? _timeout), cancellationToken: ct));
                 return await call.ResponseAsync.ConfigureAwait(false);
             }
             catch (RpcException e) when (ct.IsCancellationRequested)
@@ -74,15 +74,8 @@ public sealed partial class LarderCache
         }
     }
 
-    /// <summary>The deadline of an attempt that starts now; null for none.</summary>
-    private DateTime? Deadline(TimeSpan? extra)
-    {
-        if (_timeout == Timeout.InfiniteTimeSpan)
-        {
-            return null;
-        }
-        return DeadlineAfter(_timeout + (extra is { } e && e > TimeSpan.Zero ? e : TimeSpan.Zero));
-    }
+    /// <summary>The deadline of an attempt that starts now and may take <paramref name="timeout"/>; null for none.</summary>
+    private static DateTime? Deadline(TimeSpan timeout) => timeout == Timeout.InfiniteTimeSpan ? null : DeadlineAfter(timeout);
 
     /// <summary>The deadline <paramref name="length"/> from now.</summary>
     internal static DateTime DeadlineAfter(TimeSpan length)
