@@ -28,8 +28,8 @@ case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) platform=linux_x64 ;;
   Linux-aarch64 | Linux-arm64) platform=linux_arm64 ;;
   Linux-i?86) platform=linux_x86 ;;
-  # The package's macOS binaries are universal (x64 and arm64).
-  Darwin-*) platform=macosx_x64 ;;
+  # One universal (x64 and arm64) build for macOS.
+  Darwin-*) platform=macosx_universal ;;
   *) echo "grpc-tools.sh: Grpc.Tools has no binaries for $(uname -s) $(uname -m)" >&2; exit 1 ;;
 esac
 
