@@ -30,11 +30,13 @@ case "$(uname -s)-$(uname -m)" in
   Linux-i?86) platform=linux_x86 ;;
   # One universal (x64 and arm64) build for macOS.
   Darwin-*) platform=macosx_universal ;;
+  # Git Bash and the like on Windows.
+  MINGW*-x86_64 | MSYS*-x86_64 | CYGWIN*-x86_64) platform=windows_x64 exe=.exe ;;
   *) echo "grpc-tools.sh: Grpc.Tools has no binaries for $(uname -s) $(uname -m)" >&2; exit 1 ;;
 esac
 
 packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
-bin="$packages/grpc.tools/$version/tools/$platform/$tool"
+bin="$packages/grpc.tools/$version/tools/$platform/$tool${exe:-}"
 
 if [ ! -f "$bin" ]; then
   command -v dotnet >/dev/null 2>&1 || {
