@@ -101,6 +101,65 @@ public abstract class BatchTests(LarderFixture server)
         Assert.Empty(await cache.GetKeys());
         Assert.Equal(0, await cache.DeleteMany(["a"]));
     }
+
+    [Fact]
+    public async Task SetMany_writes_every_entry_with_one_TTL_and_reports_versions()
+    {
+        using var cache = server.NewCache();
+        var profiles = new Dictionary<string, UserProfile>
+        {
+            ["user:1"] = new("Alice", "pro", DateTimeOffset.UnixEpoch),
+            ["user:2"] = new("Bob", "free", DateTimeOffset.UnixEpoch),
+        };
+
+        var first = await cache.SetMany(profiles, 60);
+        Assert.Equal(["user:1", "user:2"], first.Select(r => r.Key));
+        Assert.All(first, r => Assert.True(r.Created));
+        Assert.Equal(profiles["user:2"], await cache.Get<UserProfile>("user:2"));
+        var entry = await cache.GetEntry<UserProfile>("user:1");
+        Assert.InRange((entry!.ExpiresAt!.Value - DateTimeOffset.UtcNow).TotalSeconds, 55, 61);
+        Assert.Equal(first[0].Version, entry.Version);
+
+        var second = await cache.SetMany(profiles);
+        Assert.All(second, r => Assert.False(r.Created));
+        Assert.True(second[0].Version > first[0].Version);
+        // The version is the one compare-and-set needs.
+        Assert.True(await cache.Set("user:1", profiles["user:2"], new SetOptions { IfVersion = second[0].Version }));
+    }
+
+    [Fact]
+    public async Task SetMany_takes_mixed_values_and_TTLs_in_several_batches()
+    {
+        using var cache = server.NewCache();
+        var items = Enumerable.Range(0, 1500).Select(i => new SetManyItem($"n:{i:D4}", i) { Ttl = TimeSpan.FromMinutes(1) }).ToList();
+        items.Add(new SetManyItem("forever", new Address("Lund", null)) { NoExpiry = true });
+        items.Add(new SetManyItem("blob", new byte[] { 1, 2, 3 }));
+
+        var results = await cache.SetMany(items);
+
+        Assert.Equal(items.Select(i => i.Key), results.Select(r => r.Key));
+        Assert.Equal(1502, (await cache.GetKeys()).Count);
+        Assert.Equal(1499, await cache.Get<int>("n:1499"));
+        var forever = await cache.GetEntry<Address>("forever");
+        Assert.Equal(new Address("Lund", null), forever!.Value);
+        Assert.Null(forever.ExpiresAt);
+        Assert.Equal(new byte[] { 1, 2, 3 }, await cache.Get<byte[]>("blob"));
+    }
+
+    [Fact]
+    public async Task SetMany_with_a_bad_entry_writes_nothing()
+    {
+        using var cache = server.NewCache();
+        var e = await Assert.ThrowsAsync<LarderException>(() => cache.SetMany(
+        [
+            new SetManyItem("a", 1),
+            new SetManyItem("b", 2) { Ttl = TimeSpan.FromSeconds(1), NoExpiry = true },
+        ]));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.Contains("entries[1]", e.Message, StringComparison.Ordinal);
+        Assert.False(await cache.Exists("a"));
+        Assert.Empty(await cache.SetMany(new Dictionary<string, int>()));
+    }
 }
 
 [Collection(MemoryServerDefinition.Name)]

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Text;
 using Larder.Client.Tests.Fixtures;
 
 namespace Larder.Client.Tests;
@@ -125,7 +123,10 @@ public abstract class ErrorTests(LarderFixture server)
         var e = await Assert.ThrowsAsync<LarderException>(() => cache.Get<string>("k"));
         Assert.Equal(StatusCode.DeadlineExceeded, e.StatusCode);
         Assert.Equal(1, slow.Attempts);
-        Assert.Equal("300", slow.LastRequest!.Headers.GetValues("connect-timeout-ms").Single());
+        // gRPC sends what is left of the deadline, in milliseconds ("299m").
+        var sent = slow.LastRequest!.Headers.GetValues("grpc-timeout").Single();
+        Assert.EndsWith("m", sent, StringComparison.Ordinal);
+        Assert.InRange(int.Parse(sent[..^1], System.Globalization.CultureInfo.InvariantCulture), 1, 300);
     }
 
     [Fact]
@@ -148,7 +149,8 @@ public abstract class ErrorTests(LarderFixture server)
         var request = spy.LastRequest!;
         Assert.Equal("billing", request.Headers.GetValues("larder-namespace").Single());
         Assert.Equal("Bearer s3cret", request.Headers.GetValues("authorization").Single());
-        Assert.Equal("application/proto", request.Content!.Headers.ContentType!.MediaType);
+        Assert.Equal("application/grpc", request.Content!.Headers.ContentType!.MediaType);
+        Assert.Equal(new Version(2, 0), request.Version);
         Assert.EndsWith("/larder.v1.CacheService/Has", request.RequestUri!.AbsolutePath, StringComparison.Ordinal);
     }
 
@@ -161,9 +163,10 @@ public abstract class ErrorTests(LarderFixture server)
     }
 
     /// <summary>
-    /// Answers the first <c>failures</c> attempts with a Connect "unavailable"
-    /// error (HTTP 503), as a server whose store is down does, and passes the
-    /// rest to the real server; counts attempts and keeps the last request.
+    /// Answers the first <c>failures</c> attempts with a gRPC UNAVAILABLE
+    /// (a trailers-only response), as a server whose store is down does, and
+    /// passes the rest to the real server; counts attempts and keeps the last
+    /// request.
     /// </summary>
     private sealed class FlakyHandler(int failures) : DelegatingHandler(new SocketsHttpHandler())
     {
@@ -192,10 +195,7 @@ public abstract class ErrorTests(LarderFixture server)
             }
             if (Interlocked.Decrement(ref _failures) >= 0)
             {
-                return new HttpResponseMessage(HttpStatusCode.ServiceUnavailable)
-                {
-                    Content = new StringContent("{\"code\":\"unavailable\",\"message\":\"store: not reachable\"}", Encoding.UTF8, "application/json"),
-                };
+                return GrpcAnswers.Error(Grpc.Core.StatusCode.Unavailable, "store: not reachable");
             }
             return await base.SendAsync(request, ct);
         }

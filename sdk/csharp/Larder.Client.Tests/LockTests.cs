@@ -277,13 +277,15 @@ public abstract class LockTests(LarderFixture server)
         Assert.Contains("ttl_ms", negative.Message, StringComparison.Ordinal);
     }
 
-    /// <summary>A network that can be cut: then every call fails as a refused connection does.</summary>
+    /// <summary>A network that can be cut: then every call fails as a refused connection does (with the socket error inside).</summary>
     private sealed class Cuttable() : DelegatingHandler(new SocketsHttpHandler())
     {
         public volatile bool Cut;
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct) =>
-            Cut ? throw new HttpRequestException("connection refused") : base.SendAsync(request, ct);
+            Cut
+                ? throw new HttpRequestException("connection refused", new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.ConnectionRefused))
+                : base.SendAsync(request, ct);
     }
 }
 

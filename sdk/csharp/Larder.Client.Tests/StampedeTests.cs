@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Text;
 using Larder.Client.Tests.Fixtures;
 
 namespace Larder.Client.Tests;
@@ -146,6 +144,41 @@ public abstract class StampedeTests(LarderFixture server)
     }
 
     [Fact]
+    public async Task The_compute_lock_is_renewed_while_a_slow_factory_runs()
+    {
+        var ns = LarderFixture.NewNamespace();
+        using var a = server.NewCache(ns);
+        using var b = server.NewCache(ns);
+        // A short compute lock, so that the factory outlives several of its TTLs.
+        var ttl = TimeSpan.FromMilliseconds(600);
+        var flights = new ComputeFlights(a, new LockMissPolicy(a, TimeSpan.FromSeconds(10), ttl));
+        var computing = new TaskCompletionSource();
+        var finish = new TaskCompletionSource();
+        var first = flights.Run<string>("k", async _ =>
+        {
+            computing.SetResult();
+            await finish.Task;
+            return "from a";
+        }, null, default);
+        await computing.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        var granted = Assert.Single(await a.ListLocks("larder:compute:k")).Holder;
+
+        var computedByB = 0;
+        var second = b.GetOrSet("k", () => { Interlocked.Increment(ref computedByB); return Task.FromResult("from b"); });
+        await Task.Delay(ttl * 3);
+        // Still held by the same grant, with a later expiry: renewed, not re-taken.
+        var held = Assert.Single(await a.ListLocks("larder:compute:k")).Holder;
+        Assert.Equal(granted.FencingToken, held.FencingToken);
+        Assert.True(held.ExpiresAt > granted.ExpiresAt + ttl, $"{held.ExpiresAt:O} vs {granted.ExpiresAt:O}");
+        Assert.False(second.IsCompleted);
+
+        finish.SetResult();
+        Assert.Equal("from a", await first);
+        Assert.Equal("from a", await second.WaitAsync(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, computedByB);
+    }
+
+    [Fact]
     public async Task Without_the_lock_permission_values_are_still_computed()
     {
         using var http = new HttpClient(new LockDenied());
@@ -163,10 +196,7 @@ public abstract class StampedeTests(LarderFixture server)
         {
             if (request.RequestUri!.AbsolutePath.EndsWith("/Lock", StringComparison.Ordinal))
             {
-                return Task.FromResult(new HttpResponseMessage(HttpStatusCode.Forbidden)
-                {
-                    Content = new StringContent("{\"code\":\"permission_denied\",\"message\":\"the API key lacks the lock permission\"}", Encoding.UTF8, "application/json"),
-                });
+                return Task.FromResult(GrpcAnswers.Error(Grpc.Core.StatusCode.PermissionDenied, "the API key lacks the lock permission"));
             }
             return base.SendAsync(request, ct);
         }

@@ -47,3 +47,21 @@ public readonly record struct SetOptions
     /// </summary>
     public LarderLock? Lock { get; init; }
 }
+
+/// <summary>One entry of <see cref="LarderCache.SetMany(IEnumerable{SetManyItem}, CancellationToken)"/>, written unconditionally.</summary>
+/// <param name="Key">The key.</param>
+/// <param name="Value">Anything System.Text.Json can write (by its runtime type), or a byte[].</param>
+public sealed record SetManyItem(string Key, object? Value)
+{
+    /// <summary>Time to live. Null: the namespace default.</summary>
+    public TimeSpan? Ttl { get; init; }
+
+    /// <summary>Keep the entry until deleted. Excludes <see cref="Ttl"/>.</summary>
+    public bool NoExpiry { get; init; }
+}
+
+/// <summary>The outcome of one write of <see cref="LarderCache.SetMany(IEnumerable{SetManyItem}, CancellationToken)"/>.</summary>
+/// <param name="Key">The key.</param>
+/// <param name="Created">Whether the write created the key (false: it replaced a value).</param>
+/// <param name="Version">The entry's new version, for a later compare-and-set (<see cref="SetOptions.IfVersion"/>).</param>
+public sealed record WriteResult(string Key, bool Created, long Version);

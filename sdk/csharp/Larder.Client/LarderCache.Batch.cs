@@ -48,7 +48,7 @@ public sealed partial class LarderCache
         do
         {
             var request = new KeysRequest { Pattern = pattern ?? "", Cursor = cursor, Limit = pageSize };
-            var page = await Call(true, (c, o) => c.KeysAsync(request, null, o), ct).ConfigureAwait(false);
+            var page = await Call(true, (c, o) => c.KeysAsync(request, o), ct).ConfigureAwait(false);
             foreach (var key in page.Keys)
             {
                 yield return key;
@@ -76,7 +76,7 @@ public sealed partial class LarderCache
         foreach (var chunk in list.Chunk(MaxBatch))
         {
             var request = new GetManyRequest { Keys = { chunk } };
-            var res = await Call(true, (c, o) => c.GetManyAsync(request, null, o), ct).ConfigureAwait(false);
+            var res = await Call(true, (c, o) => c.GetManyAsync(request, o), ct).ConfigureAwait(false);
             // Keyed by the request, not by the items' keys, so that the
             // order is the caller's whatever the server echoes.
             for (var i = 0; i < chunk.Length; i++)
@@ -86,6 +86,87 @@ public sealed partial class LarderCache
             }
         }
         return result;
+    }
+
+    /// <summary>
+    /// Writes many keys unconditionally, with one TTL for all (any number;
+    /// sent in batches of 1000, each applied by the server as one call).
+    /// Retried on Unavailable like an unconditional <c>Set</c>.
+    /// </summary>
+    /// <typeparam name="T">The values' type.</typeparam>
+    /// <param name="entries">Keys and values, e.g. a dictionary.</param>
+    /// <param name="ttl">Time to live of every entry; null for the namespace default.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>One result per entry, in order.</returns>
+    public Task<IReadOnlyList<WriteResult>> SetMany<T>(IEnumerable<KeyValuePair<string, T>> entries, TimeSpan? ttl = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(entries);
+        // Encoded as T, not as object, so that T's JSON contract applies as in Set<T>.
+        var encoded = entries.Select((e, i) => Entry(e.Key, ValueCodec.Encode(e.Value, _json, $"entries[{i}].value"), ttl, false, i)).ToList();
+        return WriteMany(encoded, ct);
+    }
+
+    /// <summary>Writes many keys with one TTL in seconds; see <see cref="SetMany{T}(IEnumerable{KeyValuePair{string, T}}, TimeSpan?, CancellationToken)"/>.</summary>
+    /// <typeparam name="T">The values' type.</typeparam>
+    /// <param name="entries">Keys and values.</param>
+    /// <param name="ttlSeconds">Seconds to live of every entry.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>One result per entry, in order.</returns>
+    public Task<IReadOnlyList<WriteResult>> SetMany<T>(IEnumerable<KeyValuePair<string, T>> entries, double ttlSeconds, CancellationToken ct = default) =>
+        SetMany(entries, ValueCodec.Seconds(ttlSeconds, "ttl"), ct);
+
+    /// <summary>
+    /// Writes many keys unconditionally, each with its own TTL (any number;
+    /// sent in batches of 1000). Retried on Unavailable: a repeat writes the
+    /// same values, though <see cref="WriteResult.Created"/> may then say false.
+    /// </summary>
+    /// <param name="items">The entries.</param>
+    /// <param name="ct">Cancels the call.</param>
+    /// <returns>One result per entry, in order.</returns>
+    public async Task<IReadOnlyList<WriteResult>> SetMany(IEnumerable<SetManyItem> items, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var encoded = items.Select((item, i) =>
+        {
+            ArgumentNullException.ThrowIfNull(item);
+            return Entry(item.Key, ValueCodec.Encode(item.Value, _json, $"entries[{i}].value"), item.Ttl, item.NoExpiry, i);
+        }).ToList();
+        return await WriteMany(encoded, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends encoded entries in batches. They are all encoded before the
+    /// first batch goes out, so that a bad value fails before anything is written.
+    /// </summary>
+    private async Task<IReadOnlyList<WriteResult>> WriteMany(List<SetManyEntry> encoded, CancellationToken ct)
+    {
+        var results = new List<WriteResult>(encoded.Count);
+        foreach (var chunk in encoded.Chunk(MaxBatch))
+        {
+            var request = new SetManyRequest { Entries = { chunk } };
+            var res = await Call(true, (c, o) => c.SetManyAsync(request, o), ct).ConfigureAwait(false);
+            results.AddRange(res.Results.Select(r => new WriteResult(r.Key, r.Created, r.Version)));
+        }
+        return results;
+    }
+
+    private static SetManyEntry Entry(string key, Value value, TimeSpan? ttl, bool noExpiry, int index)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var entry = new SetManyEntry { Key = key, Value = value };
+        if (noExpiry && ttl is not null)
+        {
+            throw LarderException.InvalidArgument($"entries[{index}]", "give either Ttl or NoExpiry, not both");
+        }
+        if (noExpiry)
+        {
+            entry.NoExpiry = true;
+        }
+        else if (ttl is { } t)
+        {
+            entry.TtlMs = ValueCodec.Milliseconds(t);
+        }
+        return entry;
     }
 
     /// <summary>Removes many keys (any number; sent in batches of 1000).</summary>
@@ -101,7 +182,7 @@ public sealed partial class LarderCache
             // Retrying is safe for the state; only the count can come out low
             // if a retried batch had in fact been applied.
             var request = new DeleteRequest { Keys = { chunk } };
-            var res = await Call(true, (c, o) => c.DeleteAsync(request, null, o), ct).ConfigureAwait(false);
+            var res = await Call(true, (c, o) => c.DeleteAsync(request, o), ct).ConfigureAwait(false);
             deleted += res.Deleted;
         }
         return deleted;

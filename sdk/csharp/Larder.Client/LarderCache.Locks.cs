@@ -47,8 +47,7 @@ public sealed partial class LarderCache
     {
         ArgumentNullException.ThrowIfNull(name);
         var request = new CheckLockRequest { Name = name, WaitMs = WaitMs(wait) };
-        var call = new ConnectCallOptions { Timeout = DeadlineWithWait(request.WaitMs) };
-        var res = await Call(true, (c, o) => c.CheckLockAsync(request, call, o), ct).ConfigureAwait(false);
+        var res = await Call(true, (c, o) => c.CheckLockAsync(request, o), ct, DeadlineWithWait(request.WaitMs)).ConfigureAwait(false);
         return res.Available;
     }
 
@@ -63,7 +62,7 @@ public sealed partial class LarderCache
         do
         {
             var request = new ListLocksRequest { Pattern = pattern ?? "", Cursor = cursor, Limit = 1000 };
-            var page = await Call(true, (c, o) => c.ListLocksAsync(request, null, o), ct).ConfigureAwait(false);
+            var page = await Call(true, (c, o) => c.ListLocksAsync(request, o), ct).ConfigureAwait(false);
             foreach (var l in page.Locks)
             {
                 if (LockHolderInfo.From(l.Holder) is { } holder)
@@ -103,8 +102,7 @@ public sealed partial class LarderCache
             WaitMs = WaitMs(options.Wait),
             Owner = options.Owner ?? DefaultOwner,
         };
-        var call = new ConnectCallOptions { Timeout = DeadlineWithWait(request.WaitMs) };
-        var res = await Call(false, (c, o) => c.LockAsync(request, call, o), ct).ConfigureAwait(false);
+        var res = await Call(false, (c, o) => c.LockAsync(request, o), ct, DeadlineWithWait(request.WaitMs)).ConfigureAwait(false);
         return res.Acquired
             ? (new LarderLock(this, name, res, options.Ttl, options.AutoRenew), null)
             : (null, LockHolderInfo.From(res.Holder));
@@ -116,6 +114,6 @@ public sealed partial class LarderCache
     /// The deadline of a call the server may spend waiting: the usual one on
     /// top of the wait, so that a full wait still leaves time for the answer.
     /// </summary>
-    private TimeSpan? DeadlineWithWait(long waitMs) =>
-        _timeout == Timeout.InfiniteTimeSpan ? null : _timeout + TimeSpan.FromMilliseconds(Math.Max(0, waitMs));
+    private TimeSpan DeadlineWithWait(long waitMs) =>
+        _timeout == Timeout.InfiniteTimeSpan ? _timeout : _timeout + TimeSpan.FromMilliseconds(Math.Max(0, waitMs));
 }

@@ -1,6 +1,8 @@
-using System.Net;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
+using Grpc.Net.Client;
 using Larder.V1;
 
 namespace Larder.Client;
@@ -31,8 +33,7 @@ public sealed partial class LarderCache : IDisposable
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    private readonly HttpClient _http;
-    private readonly bool _ownsHttp;
+    private readonly GrpcChannel _channel;
     private readonly JsonSerializerOptions _json;
     private readonly int _retries;
     private readonly TimeSpan _timeout;
@@ -57,44 +58,32 @@ public sealed partial class LarderCache : IDisposable
             throw new ArgumentOutOfRangeException(nameof(options), options.Retries, "Retries must not be negative");
         }
 
-        var headers = new List<KeyValuePair<string, string>>();
+        var headers = new Metadata();
         if (!string.IsNullOrEmpty(options.ApiKey))
         {
-            headers.Add(new("authorization", $"Bearer {options.ApiKey}"));
+            // Plain metadata rather than CallCredentials, which gRPC sends
+            // only over TLS: a server on a private network may run without.
+            headers.Add("authorization", $"Bearer {options.ApiKey}");
         }
         if (!string.IsNullOrEmpty(options.Namespace))
         {
-            headers.Add(new("larder-namespace", options.Namespace));
+            headers.Add("larder-namespace", options.Namespace);
         }
 
-        _ownsHttp = options.HttpClient is null;
-        // Deadlines are per call (connect-timeout-ms), so the client's own
-        // timeout must not cut calls short; recycling pooled connections lets
-        // a long-lived cache follow DNS changes of the server.
-        _http = options.HttpClient ?? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-        {
-            Timeout = Timeout.InfiniteTimeSpan,
-        };
         _json = options.JsonSerializerOptions ?? DefaultJson;
         _retries = options.Retries;
         _timeout = options.Timeout;
-        Client = new CacheServiceClient(new ConnectTransport(_http, url, new ConnectTransportOptions
-        {
-            HttpVersion = options.Http2 ? HttpVersion.Version20 : HttpVersion.Version11,
-            // HTTP/2 on http:// needs prior knowledge: no upgrade dance.
-            VersionPolicy = options.Http2 ? HttpVersionPolicy.RequestVersionExact : HttpVersionPolicy.RequestVersionOrLower,
-            Timeout = options.Timeout,
-            Headers = headers,
-        }));
+        _channel = CreateChannel(url, options);
+        Client = new CacheService.CacheServiceClient(_channel.Intercept(new CallDefaults(headers, options.Timeout)));
         _compute = new ComputeFlights(this, new LockMissPolicy(this, options.ComputeLockWait));
     }
 
     /// <summary>
-    /// The generated CacheService client this cache uses, with the same
-    /// server, headers and deadline, for RPCs the cache does not wrap yet.
-    /// Its calls are not retried and throw <see cref="ConnectException"/>.
+    /// The generated gRPC client (Grpc.Net.Client) this cache uses, with the
+    /// same server, headers and default deadline, for RPCs the cache does
+    /// not wrap. Its calls are not retried and throw <see cref="RpcException"/>.
     /// </summary>
-    public CacheServiceClient Client { get; }
+    public CacheService.CacheServiceClient Client { get; }
 
     /// <summary>Writes a value.</summary>
     /// <typeparam name="T">The value's type.</typeparam>
@@ -181,7 +170,7 @@ public sealed partial class LarderCache : IDisposable
     public async Task<bool> Exists(string key, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        var res = await Call(true, (c, o) => c.HasAsync(new HasRequest { Key = key }, null, o), ct).ConfigureAwait(false);
+        var res = await Call(true, (c, o) => c.HasAsync(new HasRequest { Key = key }, o), ct).ConfigureAwait(false);
         return res.Found;
     }
 
@@ -193,7 +182,7 @@ public sealed partial class LarderCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         // Deleting twice leaves the same state, so the call may be retried.
-        var res = await Call(true, (c, o) => c.DeleteAsync(new DeleteRequest { Keys = { key } }, null, o), ct).ConfigureAwait(false);
+        var res = await Call(true, (c, o) => c.DeleteAsync(new DeleteRequest { Keys = { key } }, o), ct).ConfigureAwait(false);
         return res.Deleted > 0;
     }
 
@@ -209,7 +198,7 @@ public sealed partial class LarderCache : IDisposable
     {
         ArgumentNullException.ThrowIfNull(key);
         var request = new ExtendRequest { Key = key, AddMs = ValueCodec.Milliseconds(by) };
-        var res = await Call(false, (c, o) => c.ExtendAsync(request, null, o), ct).ConfigureAwait(false);
+        var res = await Call(false, (c, o) => c.ExtendAsync(request, o), ct).ConfigureAwait(false);
         return res.Found;
     }
 
@@ -238,7 +227,7 @@ public sealed partial class LarderCache : IDisposable
         {
             request.TtlMs = ValueCodec.Milliseconds(t);
         }
-        var res = await Call(false, (c, o) => c.IncrementAsync(request, null, o), ct).ConfigureAwait(false);
+        var res = await Call(false, (c, o) => c.IncrementAsync(request, o), ct).ConfigureAwait(false);
         return res.Value;
     }
 
@@ -251,7 +240,7 @@ public sealed partial class LarderCache : IDisposable
     public Task<long> Increment(string key, long delta, double ttlSeconds, CancellationToken ct = default) =>
         Increment(key, delta, ValueCodec.Seconds(ttlSeconds, "ttl"), ct);
 
-    /// <summary>Closes pooled connections (unless the HttpClient was the caller's). Later calls throw <see cref="ObjectDisposedException"/>.</summary>
+    /// <summary>Closes the channel and its pooled connections (an HttpClient given in the options stays open). Later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         if (_disposed)
@@ -259,10 +248,7 @@ public sealed partial class LarderCache : IDisposable
             return;
         }
         _disposed = true;
-        if (_ownsHttp)
-        {
-            _http.Dispose();
-        }
+        _channel.Dispose();
     }
 
     /// <summary>Encodes a value with this cache's JSON options.</summary>
@@ -305,7 +291,7 @@ public sealed partial class LarderCache : IDisposable
         // attempt whose answer was lost may have applied, and the repeat
         // would then report the outcome of a second write.
         var idempotent = request.Mode == SetMode.Always && options.Lock is null;
-        var res = await Call(idempotent, (c, o) => c.SetAsync(request, null, o), ct).ConfigureAwait(false);
+        var res = await Call(idempotent, (c, o) => c.SetAsync(request, o), ct).ConfigureAwait(false);
         return res.Applied;
     }
 
@@ -318,59 +304,12 @@ public sealed partial class LarderCache : IDisposable
         {
             request.TouchTtlMs = ValueCodec.Milliseconds(t);
         }
-        return Call(true, (c, o) => c.GetAsync(request, null, o), ct);
+        return Call(true, (c, o) => c.GetAsync(request, o), ct);
     }
 
     private async Task<CacheEntry<T>?> ReadEntry<T>(string key, TimeSpan? touch, CancellationToken ct)
     {
         var res = await Read(key, touch, ct).ConfigureAwait(false);
         return res.Found ? ValueCodec.Entry<T>(res.Value, res.Metadata, _json, key) : null;
-    }
-
-    /// <summary>
-    /// Runs one RPC, retrying on UNAVAILABLE when <paramref name="idempotent"/>,
-    /// and turns its errors into <see cref="LarderException"/>. UNAVAILABLE is
-    /// the one code that means "try again" (the server's store is down, or the
-    /// server could not be reached); everything else is the caller's mistake
-    /// or a deadline the caller set.
-    /// </summary>
-    internal async Task<TResponse> Call<TResponse>(bool idempotent, Func<CacheServiceClient, CancellationToken, Task<TResponse>> rpc, CancellationToken ct)
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        var attempts = idempotent ? _retries + 1 : 1;
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await rpc(Client, ct).ConfigureAwait(false);
-            }
-            catch (ConnectException e) when (e.Code == ConnectCode.Unavailable && attempt < attempts)
-            {
-                await Task.Delay(Backoff.Delay(attempt), ct).ConfigureAwait(false);
-            }
-            catch (ConnectException e)
-            {
-                throw LarderException.From(e);
-            }
-        }
-    }
-}
-
-/// <summary>The wait between retries.</summary>
-internal static class Backoff
-{
-    private static readonly TimeSpan BaseDelay = TimeSpan.FromMilliseconds(50);
-    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(2);
-
-    /// <summary>
-    /// The wait before retry number <paramref name="retry"/> (1-based):
-    /// exponential with "equal jitter", so that many function instances that
-    /// lost the server at once do not come back in lockstep, while each still
-    /// waits at least half the nominal delay.
-    /// </summary>
-    public static TimeSpan Delay(int retry)
-    {
-        var nominal = Math.Min(MaxDelay.TotalMilliseconds, BaseDelay.TotalMilliseconds * Math.Pow(2, retry - 1));
-        return TimeSpan.FromMilliseconds(nominal / 2 + Random.Shared.NextDouble() * nominal / 2);
     }
 }

@@ -1,4 +1,4 @@
-using Larder.V1;
+using Grpc.Core;
 
 namespace Larder.Client;
 
@@ -68,17 +68,22 @@ public class LarderException : Exception
     /// The code's canonical gRPC name, e.g. <c>INVALID_ARGUMENT</c>: the
     /// spelling of grpcurl, the server log and the other Larder SDKs.
     /// </summary>
-    public string CodeName => ConnectCodes.ToName((ConnectCode)StatusCode) switch
-    {
-        "canceled" => "CANCELLED",
-        var name => name.ToUpperInvariant(),
-    };
+    public string CodeName => StatusCode == StatusCode.OK ? "OK" : UpperSnake(StatusCode.ToString());
 
     /// <inheritdoc />
     public override string ToString() => $"{GetType().FullName} ({CodeName}): {base.ToString()}";
 
-    /// <summary>Converts the generated client's error, keeping it as the inner exception.</summary>
-    internal static LarderException From(ConnectException e) => new((StatusCode)e.Code, e.Message, e);
+    /// <summary>
+    /// Converts the gRPC client's error, keeping it as the inner exception.
+    /// The message is the status detail alone (the server's "field: problem"),
+    /// not RpcException's "Status(StatusCode=..., Detail=...)" wrapping.
+    /// </summary>
+    internal static LarderException From(RpcException e) =>
+        new((StatusCode)(int)e.StatusCode, string.IsNullOrEmpty(e.Status.Detail) ? e.Message : e.Status.Detail, e);
+
+    /// <summary>"InvalidArgument" as "INVALID_ARGUMENT".</summary>
+    private static string UpperSnake(string pascal) =>
+        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? $"_{c}" : char.ToUpperInvariant(c).ToString()));
 
     /// <summary>A local INVALID_ARGUMENT, worded like the server's ("field: problem").</summary>
     internal static LarderException InvalidArgument(string field, string problem) =>

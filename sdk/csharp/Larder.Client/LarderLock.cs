@@ -112,7 +112,7 @@ public sealed class LarderLock : IAsyncDisposable
         Interlocked.Exchange(ref _releasing, 1);
         await _stopRenewal.CancelAsync().ConfigureAwait(false);
         var request = new UnlockRequest { Name = Name, Token = Token };
-        var res = await _cache.Call(true, (c, o) => c.UnlockAsync(request, null, o), ct).ConfigureAwait(false);
+        var res = await _cache.Call(true, (c, o) => c.UnlockAsync(request, o), ct).ConfigureAwait(false);
         // Only an answer ends the handle: a release that failed may be tried again.
         _released = true;
         return res.Status == UnlockStatus.Released;
@@ -126,7 +126,7 @@ public sealed class LarderLock : IAsyncDisposable
     public async Task<DateTimeOffset> ExtendAsync(TimeSpan? ttl = null, CancellationToken ct = default)
     {
         var request = new ExtendLockRequest { Name = Name, Token = Token, TtlMs = ttl is { } t ? ValueCodec.Milliseconds(t) : _ttl is { } d ? ValueCodec.Milliseconds(d) : 0 };
-        var res = await _cache.Call(true, (c, o) => c.ExtendLockAsync(request, null, o), ct).ConfigureAwait(false);
+        var res = await _cache.Call(true, (c, o) => c.ExtendLockAsync(request, o), ct).ConfigureAwait(false);
         if (res.Status != ExtendLockStatus.Extended)
         {
             var why = res.Status == ExtendLockStatus.HeldByOther ? "another holder has it" : "it expired";

@@ -39,16 +39,19 @@ public sealed class LarderOptions
     public JsonSerializerOptions? JsonSerializerOptions { get; set; }
 
     /// <summary>
-    /// Use HTTP/2 (with prior knowledge on <c>http://</c>) instead of HTTP/1.1.
-    /// The server speaks both on one port; HTTP/2 multiplexes calls over one
-    /// connection. Default false.
+    /// Ignored. The client speaks gRPC (Grpc.Net.Client), which always runs on
+    /// HTTP/2, with prior knowledge on <c>http://</c>. It chose between
+    /// HTTP/1.1 and HTTP/2 when the client spoke the Connect protocol, and
+    /// stays so that code and configuration that set it keep working.
     /// </summary>
+    [Obsolete("Ignored: calls always use HTTP/2, which gRPC requires.")]
     public bool Http2 { get; set; }
 
     /// <summary>
-    /// An HttpClient to send calls with, e.g. one from IHttpClientFactory or
-    /// with a custom handler. The cache does not dispose it. Its own
-    /// <see cref="HttpClient.Timeout"/> should be longer than <see cref="Timeout"/>.
+    /// An HttpClient to send calls with, e.g. one with a custom handler. Its
+    /// handler must speak HTTP/2 (<see cref="SocketsHttpHandler"/> does). The
+    /// cache does not dispose it. Its own <see cref="HttpClient.Timeout"/>
+    /// should be longer than <see cref="Timeout"/>.
     /// </summary>
     public HttpClient? HttpClient { get; set; }
 

@@ -8,6 +8,12 @@ namespace Larder.Client.Tests.Fixtures;
 /// <summary>Where the repository is, and what the tests need from it.</summary>
 internal static class Repo
 {
+    /// <summary>
+    /// The server's build output that bin/larder.js runs; the one place that
+    /// names it, so that a move of the entry point is a one-line change here.
+    /// </summary>
+    public const string ServerEntry = "dist/app/cli.js";
+
     /// <summary>The repository root: the first parent of the test binaries that holds bin/larder.js.</summary>
     public static string Root { get; } = FindRoot();
 
@@ -174,9 +180,10 @@ internal sealed partial class LarderServer : IAsyncDisposable
 
     /// <summary>Starts a server on a port of its choosing (LARDER_PORT=0) and reads the port from its log.</summary>
     /// <param name="redisUrl">The Redis to use; null for the memory store.</param>
-    public static async Task<LarderServer> Start(string? redisUrl)
+    /// <param name="configFile">A config file (LARDER_CONFIG); null for none.</param>
+    public static async Task<LarderServer> Start(string? redisUrl, string? configFile = null)
     {
-        Repo.RequireBuilt("dist/app/cli.js");
+        Repo.RequireBuilt(Repo.ServerEntry);
         var env = new Dictionary<string, string?>
         {
             ["LARDER_PORT"] = "0",
@@ -185,7 +192,7 @@ internal sealed partial class LarderServer : IAsyncDisposable
             ["LARDER_LOG_LEVEL"] = "info",
             ["LARDER_STORE"] = redisUrl is null ? "memory" : "redis",
             ["REDIS_URL"] = redisUrl,
-            ["LARDER_CONFIG"] = null,
+            ["LARDER_CONFIG"] = configFile,
         };
         var process = ChildProcess.Start("node", ["bin/larder.js", "serve"], Repo.Root, env);
         try

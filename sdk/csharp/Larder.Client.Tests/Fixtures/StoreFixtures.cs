@@ -36,8 +36,11 @@ public abstract class LarderFixture : IAsyncLifetime
         {
             _redis = await RedisServer.Start();
         }
-        _larder = await LarderServer.Start(_redis?.Url);
+        _larder = await LarderServer.Start(_redis?.Url, await PrepareConfig());
     }
+
+    /// <summary>Writes the server's config file before it starts; null (the default) for none.</summary>
+    protected virtual Task<string?> PrepareConfig() => Task.FromResult<string?>(null);
 
     /// <summary>Stops Redis: the server then answers UNAVAILABLE.</summary>
     internal async Task StopRedis()
@@ -48,7 +51,7 @@ public abstract class LarderFixture : IAsyncLifetime
     }
 
     /// <inheritdoc />
-    public async Task DisposeAsync()
+    public virtual async Task DisposeAsync()
     {
         if (_larder is not null)
         {

@@ -166,6 +166,7 @@ namespace Larder.V1 {
   /// <summary>
   /// GetRequest reads one key.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class GetRequest : pb::IMessage<GetRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -230,6 +231,8 @@ namespace Larder.V1 {
 
     /// <summary>Field number for the "touch_ttl_ms" field.</summary>
     public const int TouchTtlMsFieldNumber = 2;
+    private readonly static long TouchTtlMsDefaultValue = 0L;
+
     private long touchTtlMs_;
     /// <summary>
     /// When set, a hit also resets the entry's expiry to this many milliseconds
@@ -238,7 +241,7 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public long TouchTtlMs {
-      get { if ((_hasBits0 & 1) != 0) { return touchTtlMs_; } else { return 0L; } }
+      get { if ((_hasBits0 & 1) != 0) { return touchTtlMs_; } else { return TouchTtlMsDefaultValue; } }
       set {
         _hasBits0 |= 1;
         touchTtlMs_ = value;
@@ -372,7 +375,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -395,7 +402,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -417,6 +428,7 @@ namespace Larder.V1 {
   /// <summary>
   /// GetResponse answers GetRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class GetResponse : pb::IMessage<GetResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -645,7 +657,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -678,7 +694,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -712,6 +732,7 @@ namespace Larder.V1 {
   /// while the named lock is held with the given owner token, or with a fencing
   /// token at least min_fencing_token.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class LockGuard : pb::IMessage<LockGuard>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -934,7 +955,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -961,7 +986,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -987,6 +1016,7 @@ namespace Larder.V1 {
   /// <summary>
   /// SetRequest writes one key.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class SetRequest : pb::IMessage<SetRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -1082,10 +1112,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public long TtlMs {
-      get { return expiryCase_ == ExpiryOneofCase.TtlMs ? (long) expiry_ : 0L; }
+      get { return HasTtlMs ? (long) expiry_ : 0L; }
       set {
         expiry_ = value;
         expiryCase_ = ExpiryOneofCase.TtlMs;
+      }
+    }
+    /// <summary>Gets whether the "ttl_ms" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasTtlMs {
+      get { return expiryCase_ == ExpiryOneofCase.TtlMs; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "ttl_ms" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearTtlMs() {
+      if (HasTtlMs) {
+        ClearExpiry();
       }
     }
 
@@ -1098,10 +1142,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public bool NoExpiry {
-      get { return expiryCase_ == ExpiryOneofCase.NoExpiry ? (bool) expiry_ : false; }
+      get { return HasNoExpiry ? (bool) expiry_ : false; }
       set {
         expiry_ = value;
         expiryCase_ = ExpiryOneofCase.NoExpiry;
+      }
+    }
+    /// <summary>Gets whether the "no_expiry" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasNoExpiry {
+      get { return expiryCase_ == ExpiryOneofCase.NoExpiry; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "no_expiry" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearNoExpiry() {
+      if (HasNoExpiry) {
+        ClearExpiry();
       }
     }
 
@@ -1203,8 +1261,8 @@ namespace Larder.V1 {
       int hash = 1;
       if (Key.Length != 0) hash ^= Key.GetHashCode();
       if (value_ != null) hash ^= Value.GetHashCode();
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) hash ^= TtlMs.GetHashCode();
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) hash ^= NoExpiry.GetHashCode();
+      if (HasTtlMs) hash ^= TtlMs.GetHashCode();
+      if (HasNoExpiry) hash ^= NoExpiry.GetHashCode();
       if (Mode != global::Larder.V1.SetMode.Unspecified) hash ^= Mode.GetHashCode();
       if (IfVersion != 0L) hash ^= IfVersion.GetHashCode();
       if (lockGuard_ != null) hash ^= LockGuard.GetHashCode();
@@ -1235,11 +1293,11 @@ namespace Larder.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Value);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         output.WriteRawTag(24);
         output.WriteInt64(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         output.WriteRawTag(32);
         output.WriteBool(NoExpiry);
       }
@@ -1273,11 +1331,11 @@ namespace Larder.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Value);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         output.WriteRawTag(24);
         output.WriteInt64(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         output.WriteRawTag(32);
         output.WriteBool(NoExpiry);
       }
@@ -1309,10 +1367,10 @@ namespace Larder.V1 {
       if (value_ != null) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Value);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         size += 1 + pb::CodedOutputStream.ComputeInt64Size(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         size += 1 + 1;
       }
       if (Mode != global::Larder.V1.SetMode.Unspecified) {
@@ -1377,7 +1435,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -1426,7 +1488,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -1474,6 +1540,7 @@ namespace Larder.V1 {
   /// <summary>
   /// SetResponse answers SetRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class SetResponse : pb::IMessage<SetResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -1733,7 +1800,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -1767,7 +1838,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -1800,6 +1875,7 @@ namespace Larder.V1 {
   /// <summary>
   /// HasRequest asks whether a key exists.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class HasRequest : pb::IMessage<HasRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -1958,7 +2034,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -1977,7 +2057,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -1995,6 +2079,7 @@ namespace Larder.V1 {
   /// <summary>
   /// HasResponse answers HasRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class HasResponse : pb::IMessage<HasResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -2188,7 +2273,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -2214,7 +2303,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -2239,6 +2332,7 @@ namespace Larder.V1 {
   /// <summary>
   /// DeleteRequest removes keys.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class DeleteRequest : pb::IMessage<DeleteRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -2386,7 +2480,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -2405,7 +2503,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -2423,6 +2525,7 @@ namespace Larder.V1 {
   /// <summary>
   /// DeleteResponse answers DeleteRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class DeleteResponse : pb::IMessage<DeleteResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -2581,7 +2684,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -2600,7 +2707,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -2618,6 +2729,7 @@ namespace Larder.V1 {
   /// <summary>
   /// ExtendRequest adds time to a key's remaining TTL.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class ExtendRequest : pb::IMessage<ExtendRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -2809,7 +2921,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -2832,7 +2948,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -2854,6 +2974,7 @@ namespace Larder.V1 {
   /// <summary>
   /// ExtendResponse answers ExtendRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class ExtendResponse : pb::IMessage<ExtendResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -3047,7 +3168,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -3073,7 +3198,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -3098,6 +3227,7 @@ namespace Larder.V1 {
   /// <summary>
   /// KeysRequest lists keys that match a glob pattern.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class KeysRequest : pb::IMessage<KeysRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -3321,7 +3451,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -3348,7 +3482,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -3374,6 +3512,7 @@ namespace Larder.V1 {
   /// <summary>
   /// KeysResponse answers KeysRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class KeysResponse : pb::IMessage<KeysResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -3554,7 +3693,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -3577,7 +3720,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -3599,6 +3746,7 @@ namespace Larder.V1 {
   /// <summary>
   /// GetManyRequest reads many keys.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class GetManyRequest : pb::IMessage<GetManyRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -3746,7 +3894,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -3765,7 +3917,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -3783,6 +3939,7 @@ namespace Larder.V1 {
   /// <summary>
   /// GetManyResponse answers GetManyRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class GetManyResponse : pb::IMessage<GetManyResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -3930,7 +4087,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -3949,7 +4110,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -3967,6 +4132,7 @@ namespace Larder.V1 {
   /// <summary>
   /// GetManyItem is the answer for one key of GetManyRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class GetManyItem : pb::IMessage<GetManyItem>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -4227,7 +4393,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -4264,7 +4434,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -4300,6 +4474,7 @@ namespace Larder.V1 {
   /// <summary>
   /// SetManyRequest writes many entries.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class SetManyRequest : pb::IMessage<SetManyRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -4447,7 +4622,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -4466,7 +4645,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -4484,6 +4667,7 @@ namespace Larder.V1 {
   /// <summary>
   /// SetManyEntry is one entry of SetManyRequest; it is written unconditionally.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class SetManyEntry : pb::IMessage<SetManyEntry>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -4576,10 +4760,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public long TtlMs {
-      get { return expiryCase_ == ExpiryOneofCase.TtlMs ? (long) expiry_ : 0L; }
+      get { return HasTtlMs ? (long) expiry_ : 0L; }
       set {
         expiry_ = value;
         expiryCase_ = ExpiryOneofCase.TtlMs;
+      }
+    }
+    /// <summary>Gets whether the "ttl_ms" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasTtlMs {
+      get { return expiryCase_ == ExpiryOneofCase.TtlMs; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "ttl_ms" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearTtlMs() {
+      if (HasTtlMs) {
+        ClearExpiry();
       }
     }
 
@@ -4591,10 +4789,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public bool NoExpiry {
-      get { return expiryCase_ == ExpiryOneofCase.NoExpiry ? (bool) expiry_ : false; }
+      get { return HasNoExpiry ? (bool) expiry_ : false; }
       set {
         expiry_ = value;
         expiryCase_ = ExpiryOneofCase.NoExpiry;
+      }
+    }
+    /// <summary>Gets whether the "no_expiry" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasNoExpiry {
+      get { return expiryCase_ == ExpiryOneofCase.NoExpiry; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "no_expiry" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearNoExpiry() {
+      if (HasNoExpiry) {
+        ClearExpiry();
       }
     }
 
@@ -4648,8 +4860,8 @@ namespace Larder.V1 {
       int hash = 1;
       if (Key.Length != 0) hash ^= Key.GetHashCode();
       if (value_ != null) hash ^= Value.GetHashCode();
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) hash ^= TtlMs.GetHashCode();
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) hash ^= NoExpiry.GetHashCode();
+      if (HasTtlMs) hash ^= TtlMs.GetHashCode();
+      if (HasNoExpiry) hash ^= NoExpiry.GetHashCode();
       hash ^= (int) expiryCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -4677,11 +4889,11 @@ namespace Larder.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Value);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         output.WriteRawTag(24);
         output.WriteInt64(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         output.WriteRawTag(32);
         output.WriteBool(NoExpiry);
       }
@@ -4703,11 +4915,11 @@ namespace Larder.V1 {
         output.WriteRawTag(18);
         output.WriteMessage(Value);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         output.WriteRawTag(24);
         output.WriteInt64(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         output.WriteRawTag(32);
         output.WriteBool(NoExpiry);
       }
@@ -4727,10 +4939,10 @@ namespace Larder.V1 {
       if (value_ != null) {
         size += 1 + pb::CodedOutputStream.ComputeMessageSize(Value);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         size += 1 + pb::CodedOutputStream.ComputeInt64Size(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         size += 1 + 1;
       }
       if (_unknownFields != null) {
@@ -4774,7 +4986,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -4808,7 +5024,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -4841,6 +5061,7 @@ namespace Larder.V1 {
   /// <summary>
   /// SetManyResponse answers SetManyRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class SetManyResponse : pb::IMessage<SetManyResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -4988,7 +5209,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -5007,7 +5232,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -5025,6 +5254,7 @@ namespace Larder.V1 {
   /// <summary>
   /// SetManyResult is the outcome for one entry of SetManyRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class SetManyResult : pb::IMessage<SetManyResult>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -5247,7 +5477,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -5274,7 +5508,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -5300,6 +5538,7 @@ namespace Larder.V1 {
   /// <summary>
   /// IncrementRequest adds to an integer value.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class IncrementRequest : pb::IMessage<IncrementRequest>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -5373,6 +5612,8 @@ namespace Larder.V1 {
 
     /// <summary>Field number for the "delta" field.</summary>
     public const int DeltaFieldNumber = 2;
+    private readonly static long DeltaDefaultValue = 0L;
+
     private long delta_;
     /// <summary>
     /// The amount to add, possibly negative. Unset means 1.
@@ -5380,7 +5621,7 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public long Delta {
-      get { if ((_hasBits0 & 1) != 0) { return delta_; } else { return 0L; } }
+      get { if ((_hasBits0 & 1) != 0) { return delta_; } else { return DeltaDefaultValue; } }
       set {
         _hasBits0 |= 1;
         delta_ = value;
@@ -5407,10 +5648,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public long TtlMs {
-      get { return expiryCase_ == ExpiryOneofCase.TtlMs ? (long) expiry_ : 0L; }
+      get { return HasTtlMs ? (long) expiry_ : 0L; }
       set {
         expiry_ = value;
         expiryCase_ = ExpiryOneofCase.TtlMs;
+      }
+    }
+    /// <summary>Gets whether the "ttl_ms" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasTtlMs {
+      get { return expiryCase_ == ExpiryOneofCase.TtlMs; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "ttl_ms" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearTtlMs() {
+      if (HasTtlMs) {
+        ClearExpiry();
       }
     }
 
@@ -5422,10 +5677,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public bool NoExpiry {
-      get { return expiryCase_ == ExpiryOneofCase.NoExpiry ? (bool) expiry_ : false; }
+      get { return HasNoExpiry ? (bool) expiry_ : false; }
       set {
         expiry_ = value;
         expiryCase_ = ExpiryOneofCase.NoExpiry;
+      }
+    }
+    /// <summary>Gets whether the "no_expiry" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasNoExpiry {
+      get { return expiryCase_ == ExpiryOneofCase.NoExpiry; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "no_expiry" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearNoExpiry() {
+      if (HasNoExpiry) {
+        ClearExpiry();
       }
     }
 
@@ -5479,8 +5748,8 @@ namespace Larder.V1 {
       int hash = 1;
       if (Key.Length != 0) hash ^= Key.GetHashCode();
       if (HasDelta) hash ^= Delta.GetHashCode();
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) hash ^= TtlMs.GetHashCode();
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) hash ^= NoExpiry.GetHashCode();
+      if (HasTtlMs) hash ^= TtlMs.GetHashCode();
+      if (HasNoExpiry) hash ^= NoExpiry.GetHashCode();
       hash ^= (int) expiryCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -5508,11 +5777,11 @@ namespace Larder.V1 {
         output.WriteRawTag(16);
         output.WriteInt64(Delta);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         output.WriteRawTag(24);
         output.WriteInt64(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         output.WriteRawTag(32);
         output.WriteBool(NoExpiry);
       }
@@ -5534,11 +5803,11 @@ namespace Larder.V1 {
         output.WriteRawTag(16);
         output.WriteInt64(Delta);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         output.WriteRawTag(24);
         output.WriteInt64(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         output.WriteRawTag(32);
         output.WriteBool(NoExpiry);
       }
@@ -5558,10 +5827,10 @@ namespace Larder.V1 {
       if (HasDelta) {
         size += 1 + pb::CodedOutputStream.ComputeInt64Size(Delta);
       }
-      if (expiryCase_ == ExpiryOneofCase.TtlMs) {
+      if (HasTtlMs) {
         size += 1 + pb::CodedOutputStream.ComputeInt64Size(TtlMs);
       }
-      if (expiryCase_ == ExpiryOneofCase.NoExpiry) {
+      if (HasNoExpiry) {
         size += 1 + 1;
       }
       if (_unknownFields != null) {
@@ -5602,7 +5871,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -5633,7 +5906,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -5663,6 +5940,7 @@ namespace Larder.V1 {
   /// <summary>
   /// IncrementResponse answers IncrementRequest.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class IncrementResponse : pb::IMessage<IncrementResponse>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -5920,7 +6198,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -5954,7 +6236,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;

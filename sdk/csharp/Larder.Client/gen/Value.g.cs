@@ -51,6 +51,7 @@ namespace Larder.V1 {
   /// and redis-cli, and so that the server can pass it through without
   /// re-encoding it.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class Value : pb::IMessage<Value>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -111,10 +112,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public string Json {
-      get { return kindCase_ == KindOneofCase.Json ? (string) kind_ : ""; }
+      get { return HasJson ? (string) kind_ : ""; }
       set {
         kind_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
         kindCase_ = KindOneofCase.Json;
+      }
+    }
+    /// <summary>Gets whether the "json" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasJson {
+      get { return kindCase_ == KindOneofCase.Json; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "json" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearJson() {
+      if (HasJson) {
+        ClearKind();
       }
     }
 
@@ -126,10 +141,24 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public pb::ByteString Binary {
-      get { return kindCase_ == KindOneofCase.Binary ? (pb::ByteString) kind_ : pb::ByteString.Empty; }
+      get { return HasBinary ? (pb::ByteString) kind_ : pb::ByteString.Empty; }
       set {
         kind_ = pb::ProtoPreconditions.CheckNotNull(value, "value");
         kindCase_ = KindOneofCase.Binary;
+      }
+    }
+    /// <summary>Gets whether the "binary" field is set</summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public bool HasBinary {
+      get { return kindCase_ == KindOneofCase.Binary; }
+    }
+    /// <summary> Clears the value of the oneof if it's currently set to "binary" </summary>
+    [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
+    [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
+    public void ClearBinary() {
+      if (HasBinary) {
+        ClearKind();
       }
     }
 
@@ -179,8 +208,8 @@ namespace Larder.V1 {
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public override int GetHashCode() {
       int hash = 1;
-      if (kindCase_ == KindOneofCase.Json) hash ^= Json.GetHashCode();
-      if (kindCase_ == KindOneofCase.Binary) hash ^= Binary.GetHashCode();
+      if (HasJson) hash ^= Json.GetHashCode();
+      if (HasBinary) hash ^= Binary.GetHashCode();
       hash ^= (int) kindCase_;
       if (_unknownFields != null) {
         hash ^= _unknownFields.GetHashCode();
@@ -200,11 +229,11 @@ namespace Larder.V1 {
     #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       output.WriteRawMessage(this);
     #else
-      if (kindCase_ == KindOneofCase.Json) {
+      if (HasJson) {
         output.WriteRawTag(10);
         output.WriteString(Json);
       }
-      if (kindCase_ == KindOneofCase.Binary) {
+      if (HasBinary) {
         output.WriteRawTag(18);
         output.WriteBytes(Binary);
       }
@@ -218,11 +247,11 @@ namespace Larder.V1 {
     [global::System.Diagnostics.DebuggerNonUserCodeAttribute]
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     void pb::IBufferMessage.InternalWriteTo(ref pb::WriteContext output) {
-      if (kindCase_ == KindOneofCase.Json) {
+      if (HasJson) {
         output.WriteRawTag(10);
         output.WriteString(Json);
       }
-      if (kindCase_ == KindOneofCase.Binary) {
+      if (HasBinary) {
         output.WriteRawTag(18);
         output.WriteBytes(Binary);
       }
@@ -236,10 +265,10 @@ namespace Larder.V1 {
     [global::System.CodeDom.Compiler.GeneratedCode("protoc", null)]
     public int CalculateSize() {
       int size = 0;
-      if (kindCase_ == KindOneofCase.Json) {
+      if (HasJson) {
         size += 1 + pb::CodedOutputStream.ComputeStringSize(Json);
       }
-      if (kindCase_ == KindOneofCase.Binary) {
+      if (HasBinary) {
         size += 1 + pb::CodedOutputStream.ComputeBytesSize(Binary);
       }
       if (_unknownFields != null) {
@@ -274,7 +303,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -297,7 +330,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
@@ -319,6 +356,7 @@ namespace Larder.V1 {
   /// <summary>
   /// Metadata that the server keeps with every entry.
   /// </summary>
+  [global::System.Diagnostics.DebuggerDisplayAttribute("{ToString(),nq}")]
   public sealed partial class EntryMetadata : pb::IMessage<EntryMetadata>
   #if !GOOGLE_PROTOBUF_REFSTRUCT_COMPATIBILITY_MODE
       , pb::IBufferMessage
@@ -617,7 +655,11 @@ namespace Larder.V1 {
     #else
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, input);
             break;
@@ -664,7 +706,11 @@ namespace Larder.V1 {
     void pb::IBufferMessage.InternalMergeFrom(ref pb::ParseContext input) {
       uint tag;
       while ((tag = input.ReadTag()) != 0) {
-        switch(tag) {
+      if ((tag & 7) == 4) {
+        // Abort on any end group tag.
+        return;
+      }
+      switch(tag) {
           default:
             _unknownFields = pb::UnknownFieldSet.MergeFieldFrom(_unknownFields, ref input);
             break;
