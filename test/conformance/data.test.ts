@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { SetMode } from "../../server/gen/larder/v1/cache_pb.js";
-import { storeKinds } from "../harness/larder.js";
+import { conformanceKinds } from "../harness/larder.js";
 import { expectCode, json, ms, useLarder } from "../harness/fixture.js";
 
-describe.each(storeKinds)("conformance: values and metadata [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: values and metadata [%s store]", (kind) => {
   const larder = useLarder(kind);
 
   it("round-trips a JSON document with its metadata", async () => {
