@@ -6,9 +6,13 @@
  * apart as they do on one standalone server: each has a store with a key
  * prefix of its own. A suite that damages its topology (kills a node) must
  * start one of its own instead.
+ *
+ * The topologies start when the file's tests begin, not when their first
+ * suite does: their start-up is mostly waiting, which then overlaps the
+ * file's memory and standalone suites instead of adding to them.
  */
 
-import { afterAll } from "vitest";
+import { afterAll, beforeAll } from "vitest";
 import { startRedisTopology, type RedisTopology, type RedisTopologyKind } from "./redis-topologies.js";
 
 interface Shared {
@@ -19,11 +23,26 @@ interface Shared {
 
 const shared = new Map<RedisTopologyKind, Shared>();
 
+function start(kind: RedisTopologyKind, entry: Shared): Promise<RedisTopology> {
+  if (entry.started === undefined) {
+    entry.started = startRedisTopology(kind);
+    // Started ahead of use: a failure is reported by the suite that awaits it.
+    entry.started.catch(() => {});
+  }
+  return entry.started;
+}
+
 async function stop(kind: RedisTopologyKind, entry: Shared): Promise<void> {
   if (shared.get(kind) === entry) shared.delete(kind);
   const topology = await entry.started?.catch(() => undefined);
   await topology?.stop();
 }
+
+// The file's first hook, run once every suite has registered: start all
+// the topologies they will need, without waiting for any.
+beforeAll(() => {
+  for (const [kind, entry] of shared) void start(kind, entry);
+});
 
 // The file's last hook: a suite left out by a filter never runs its own
 // afterAll, so its registration would keep the topology up until the
@@ -35,7 +54,7 @@ afterAll(async () => {
 
 /** What a suite does with the shared topology in its hooks; see {@link shareTopology}. */
 export interface SharedTopologyHandle {
-  /** The file's topology of the kind, started by the first suite that asks. */
+  /** The file's topology of the kind, once it is up. */
   acquire(): Promise<RedisTopology>;
   /** Stops the topology once every registered suite has released it. */
   release(): Promise<void>;
@@ -56,7 +75,7 @@ export function shareTopology(kind: RedisTopologyKind): SharedTopologyHandle {
   mine.users++;
   let released = false;
   return {
-    acquire: () => (mine.started ??= startRedisTopology(kind)),
+    acquire: () => start(kind, mine),
     release: async () => {
       if (released) return;
       released = true;
