@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { SetMode } from "../../server/gen/larder/v1/cache_pb.js";
-import { storeKinds } from "../harness/larder.js";
+import { conformanceKinds } from "../harness/larder.js";
 import { expectCode, json, ms, useLarder } from "../harness/fixture.js";
 
-describe.each(storeKinds)("conformance: values and metadata [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: values and metadata [%s store]", (kind) => {
   const larder = useLarder(kind, { ttlPolicy: { trackReads: true } });
 
   it("round-trips a JSON document with its metadata", async () => {
@@ -217,7 +217,7 @@ describe.each(storeKinds)("conformance: values and metadata [%s store]", (kind) 
   });
 });
 
-describe.each(storeKinds)("conformance: reads without read tracking [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: reads without read tracking [%s store]", (kind) => {
   const larder = useLarder(kind);
 
   it("leaves last_read_at unset on Get and GetMany", async () => {

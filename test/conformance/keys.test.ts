@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Code, type Client } from "@connectrpc/connect";
 import type { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import { storeKinds } from "../harness/larder.js";
+import { conformanceKinds } from "../harness/larder.js";
 import { expectCode, json, useLarder } from "../harness/fixture.js";
 
 async function listAll(c: Client<typeof CacheService>, pattern: string, limit = 0): Promise<string[]> {
@@ -25,7 +25,7 @@ async function put(c: Client<typeof CacheService>, keys: string[]): Promise<void
   }
 }
 
-describe.each(storeKinds)("conformance: Keys [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: Keys [%s store]", (kind) => {
   const larder = useLarder(kind);
 
   it("pages through every key exactly once with a cursor", async () => {
@@ -82,7 +82,7 @@ describe.each(storeKinds)("conformance: Keys [%s store]", (kind) => {
   });
 });
 
-describe.each(storeKinds)("conformance: namespaces [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: namespaces [%s store]", (kind) => {
   const larder = useLarder(kind);
   const awkward = ["*", "a*", "[x]", "a}:e:b", "{a}", "a", "a:e", "ns with space", "?", "\\"];
 

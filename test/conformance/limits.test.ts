@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
 import { hashApiKey } from "../../server/index.js";
 import type { SetMode } from "../../server/gen/larder/v1/cache_pb.js";
-import { storeKinds } from "../harness/larder.js";
+import { conformanceKinds } from "../harness/larder.js";
 import { expectCode, json, useLarder } from "../harness/fixture.js";
 
-describe.each(storeKinds)("conformance: limits and bad input [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: limits and bad input [%s store]", (kind) => {
   const larder = useLarder(kind);
 
   it("checks keys: not empty, at most 1024 bytes of UTF-8", async () => {
@@ -80,7 +80,7 @@ describe.each(storeKinds)("conformance: limits and bad input [%s store]", (kind)
   });
 });
 
-describe.each(storeKinds)("conformance: configured limits [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: configured limits [%s store]", (kind) => {
   const larder = useLarder(kind, { limits: { maxKeyBytes: 16, maxValueBytes: 64, maxBatchSize: 3, maxPageSize: 5 } });
 
   it("enforces the configured limits and names them", async () => {
@@ -92,7 +92,7 @@ describe.each(storeKinds)("conformance: configured limits [%s store]", (kind) =>
   });
 });
 
-describe.each(storeKinds)("conformance: API keys [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: API keys [%s store]", (kind) => {
   const larder = useLarder(kind, {
     apiKeys: [
       { sha256: hashApiKey("writer-key"), namespace: "shop" },

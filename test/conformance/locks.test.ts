@@ -3,7 +3,7 @@ import { Code, type Client } from "@connectrpc/connect";
 import { hashApiKey } from "../../server/index.js";
 import { SetMode, type CacheService } from "../../server/gen/larder/v1/cache_pb.js";
 import { ExtendLockStatus, UnlockStatus } from "../../server/gen/larder/v1/lock_pb.js";
-import { freshNamespace, storeKinds } from "../harness/larder.js";
+import { conformanceKinds, freshNamespace } from "../harness/larder.js";
 import { expectCode, json, ms, sleep, useLarder } from "../harness/fixture.js";
 
 type CacheClient = Client<typeof CacheService>;
@@ -20,7 +20,7 @@ async function listAllLocks(c: CacheClient, pattern = "", limit = 0): Promise<{ 
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
-describe.each(storeKinds)("conformance: locks [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: locks [%s store]", (kind) => {
   const larder = useLarder(kind);
 
   it("grants a free lock with an owner token, a fencing token and an expiry", async () => {
@@ -282,7 +282,7 @@ describe.each(storeKinds)("conformance: locks [%s store]", (kind) => {
   });
 });
 
-describe.each(storeKinds)("conformance: lock permission [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: lock permission [%s store]", (kind) => {
   const larder = useLarder(kind, {
     apiKeys: [
       { sha256: hashApiKey("locker-key"), namespace: "ops", permissions: ["lock"] },

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { Code } from "@connectrpc/connect";
-import { storeKinds } from "../harness/larder.js";
+import { conformanceKinds } from "../harness/larder.js";
 import { expectCode, json, ms, sleep, useLarder } from "../harness/fixture.js";
 
 const ttl = (value: bigint) => ({ case: "ttlMs" as const, value });
 
-describe.each(storeKinds)("conformance: TTL [%s store]", (kind) => {
+describe.each(conformanceKinds)("conformance: TTL [%s store]", (kind) => {
   const larder = useLarder(kind, { namespacePolicies: { strict: { allowNoExpiry: false, maxTtlMs: 60_000 } } });
 
   it("applies the 3600 s default when a write gives no TTL", async () => {

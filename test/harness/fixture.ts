@@ -2,32 +2,42 @@ import { afterAll, beforeAll, expect } from "vitest";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import type { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
 import type { LarderServer, LarderServerOptions } from "../../server/index.js";
-import { cacheClient, freshNamespace, makeStore, startLarder, type CacheClientOptions, type StoreKind } from "./larder.js";
+import { cacheClient, freshNamespace, makeStore, startLarder, type CacheClientOptions, type ConformanceKind } from "./larder.js";
 import { startRedis, type RedisServer } from "./redis-server.js";
+import type { RedisTopology } from "./redis-topologies.js";
+import { shareTopology } from "./shared-topology.js";
 
 /** A server of one store kind, started before a suite and stopped after it. */
 export interface LarderFixture {
   readonly server: LarderServer;
   /** The suite's redis-server; only for the redis kind. */
   readonly redis: RedisServer | undefined;
+  /** The Cluster or Sentinel set-up, shared by the file's suites of the kind (see shared-topology.ts); only for those kinds. */
+  readonly topology: RedisTopology | undefined;
   /** A client in a namespace of its own (or the one given). */
   client(options?: CacheClientOptions): Client<typeof CacheService>;
 }
 
 /**
  * Registers beforeAll/afterAll hooks that start a real server on a free port
- * (and, for Redis, a real redis-server of its own) for the current suite.
+ * (and, for Redis, a real redis-server of its own, or a real Cluster or
+ * Sentinel set-up shared with the file's other suites of the kind) for the
+ * current suite.
  */
-export function useLarder(kind: StoreKind, options: Omit<LarderServerOptions, "store"> = {}): LarderFixture {
+export function useLarder(kind: ConformanceKind, options: Omit<LarderServerOptions, "store"> = {}): LarderFixture {
   let server: LarderServer | undefined;
   let redis: RedisServer | undefined;
+  let topology: RedisTopology | undefined;
+  const shared = kind === "redis-cluster" || kind === "redis-sentinel" ? shareTopology(kind) : undefined;
   beforeAll(async () => {
     if (kind === "redis") redis = await startRedis();
-    server = await startLarder(makeStore(kind, redis?.url), options);
+    if (shared !== undefined) topology = await shared.acquire();
+    server = await startLarder(makeStore(kind, topology?.storeOptions ?? redis?.url), options);
   }, 30_000);
   afterAll(async () => {
     await server?.close();
     await redis?.stop();
+    await shared?.release();
   });
   return {
     get server() {
@@ -36,6 +46,9 @@ export function useLarder(kind: StoreKind, options: Omit<LarderServerOptions, "s
     },
     get redis() {
       return redis;
+    },
+    get topology() {
+      return topology;
     },
     client(clientOptions = {}) {
       if (server === undefined) throw new Error("server not started");

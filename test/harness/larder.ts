@@ -2,19 +2,34 @@ import { randomUUID } from "node:crypto";
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { CacheService } from "../../server/gen/larder/v1/cache_pb.js";
-import { createLarderServer, createLogger, createMemoryStore, createRedisStore, type LarderServer, type LarderServerOptions, type Store } from "../../server/index.js";
+import { createLarderServer, createLogger, createMemoryStore, createRedisStore, type LarderServer, type LarderServerOptions, type RedisStoreOptions, type Store } from "../../server/index.js";
 
-/** The stores every conformance suite runs against. */
+/** The stores that suites testing more than the store run against: memory and one redis-server. */
 export const storeKinds = ["memory", "redis"] as const;
 
-/** A store kind. */
+/**
+ * Every store and Redis topology: the conformance suites run against all of
+ * them to prove they behave the same. A Cluster or Sentinel set-up costs
+ * seconds of start-up per test file, so only they use this list.
+ */
+export const conformanceKinds = ["memory", "redis", "redis-cluster", "redis-sentinel"] as const;
+
+/** A store kind of {@link storeKinds}. */
 export type StoreKind = (typeof storeKinds)[number];
 
-/** Creates a store of a kind; Redis needs the URL of the test's redis-server. */
-export function makeStore(kind: StoreKind, redisUrl?: string): Store {
+/** A store kind of {@link conformanceKinds}: a {@link StoreKind} or a multi-process Redis topology. */
+export type ConformanceKind = (typeof conformanceKinds)[number];
+
+/**
+ * Creates a store of a kind. A Redis kind needs where its Redis is: the URL
+ * of the test's redis-server, or the options that reach a Cluster or Sentinel
+ * set-up (see redis-topologies.ts). Every store gets a key prefix of its own.
+ */
+export function makeStore(kind: ConformanceKind, redis?: string | RedisStoreOptions): Store {
   if (kind === "memory") return createMemoryStore();
-  if (redisUrl === undefined) throw new Error("redis store needs a redis URL");
-  return createRedisStore({ url: redisUrl, keyPrefix: `larder-test-${randomUUID().slice(0, 8)}` });
+  if (redis === undefined) throw new Error(`${kind} store needs a redis URL or topology`);
+  const target = typeof redis === "string" ? { url: redis } : redis;
+  return createRedisStore({ ...target, keyPrefix: `larder-test-${randomUUID().slice(0, 8)}` });
 }
 
 /** Starts a Larder server on a free port with quiet logs. */

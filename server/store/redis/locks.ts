@@ -70,9 +70,10 @@ export class RedisLocks {
   async listLocks(ns: string, pattern: string, cursor: string, limit: number): Promise<LocksPage> {
     const prefix = this.ctx.keys.lockPrefix(ns);
     const page = await this.ctx.run(async () =>
-      scanMasters(await this.ctx.topology.masters(), cursor, async (node, inner) => {
-        const reply = list(await evalOn(node, lockScripts.larderListLocks, scanPageArgs(prefix, pattern, inner, limit)));
-        return { next: text(reply[0] ?? null), found: list(reply[1] ?? null) };
+      scanMasters(await this.ctx.topology.masters(), cursor, limit, async (node, inner, room) => {
+        const reply = list(await evalOn(node, lockScripts.larderListLocks, scanPageArgs(prefix, pattern, inner, room)));
+        const found = list(reply[1] ?? null);
+        return { next: text(reply[0] ?? null), found, count: found.length / 5 };
       }),
     );
     // As in Keys: MATCH only narrowed by bytes; the glob decides by code point.

@@ -62,7 +62,11 @@ class RedisStore implements Store {
       ...(options.keyPrefix === undefined ? {} : { prefix: options.keyPrefix }),
       pinned: new Set(options.pinnedNamespaces ?? []),
     });
-    this.conn = new RedisConnection(options, ["mget", "larderGetManyCross", "larderGetManyTracked"]);
+    // Calls that take their key count first stay out of auto-pipelining:
+    // in a Cluster, ioredis files an auto-pipelined call under the slot of
+    // its first argument, which is then the count, not a key.
+    const variadic = ["larderGetManyCross", "larderGetManyTracked", "larderSetMany", "larderDeleteCross"];
+    this.conn = new RedisConnection(options, ["mget", ...variadic]);
     const client = this.conn.client;
     for (const [name, definition] of Object.entries({ ...scripts, ...lockScripts })) {
       client.defineCommand(name, definition);
@@ -97,7 +101,7 @@ class RedisStore implements Store {
     const names = keys.map((key) => this.layout.entryKey(ns, key));
     const out = new Array<Entry | undefined>(names.length);
     await Promise.all(
-      this.groups(ns, names).map(async (group) => {
+      (await this.groups(ns, names)).map(async (group) => {
         const groupNames = group.map((i) => names[i] as string);
         if (trackRead) {
           const reply = list(await this.conn.run(() => this.scripts.larderGetManyTrackedBuffer(...this.keyArgs(ns, groupNames))));
@@ -151,7 +155,7 @@ class RedisStore implements Store {
     const names = inputs.map((input) => this.layout.entryKey(ns, input.key));
     const out = new Array<SetManyOutcome>(inputs.length);
     await Promise.all(
-      this.groups(ns, names).map(async (group) => {
+      (await this.groups(ns, names)).map(async (group) => {
         const args: (string | Buffer)[] = [];
         for (const i of group) {
           const input = inputs[i] as WriteInput;
@@ -177,7 +181,7 @@ class RedisStore implements Store {
   async delete(ns: string, keys: readonly string[]): Promise<number> {
     const names = keys.map((key) => this.layout.entryKey(ns, key));
     const counts = await Promise.all(
-      this.groups(ns, names).map((group) => {
+      (await this.groups(ns, names)).map((group) => {
         const groupNames = group.map((i) => names[i] as string);
         return this.crossSlot(ns)
           ? this.conn.run(() => this.scripts.larderDeleteCross(...this.keyArgs(ns, groupNames)))
@@ -203,9 +207,10 @@ class RedisStore implements Store {
   async keys(ns: string, pattern: string, cursor: string, limit: number): Promise<KeysPage> {
     const prefix = this.layout.entryPrefix(ns);
     const page = await this.conn.run(async () =>
-      scanMasters(await this.topology.masters(), cursor, async (node, inner) => {
-        const reply = list(await evalOn(node, keysScript, scanPageArgs(prefix, pattern, inner, limit)));
-        return { next: text(reply[0] ?? null), found: list(reply[1] ?? null) };
+      scanMasters(await this.topology.masters(), cursor, limit, async (node, inner, room) => {
+        const reply = list(await evalOn(node, keysScript, scanPageArgs(prefix, pattern, inner, room)));
+        const found = list(reply[1] ?? null);
+        return { next: text(reply[0] ?? null), found, count: found.length };
       }),
     );
     // MATCH works on bytes and was only a superset of the glob (see
@@ -280,9 +285,11 @@ class RedisStore implements Store {
   }
 
   /** The indexes of `names` by the node a call for them goes to: one group unless spread over a Cluster. */
-  private groups(ns: string, names: readonly string[]): number[][] {
+  private async groups(ns: string, names: readonly string[]): Promise<number[][]> {
     if (names.length === 0) return [];
-    return this.crossSlot(ns) ? this.topology.groupByNode(names) : [names.map((_, i) => i)];
+    if (!this.crossSlot(ns)) return [names.map((_, i) => i)];
+    await this.conn.run(() => this.topology.ready());
+    return this.topology.groupByNode(names);
   }
 
   /**

@@ -181,27 +181,31 @@ return scan_page()
 export interface NodePage {
   readonly next: string;
   readonly found: Reply[];
+  /** How many names `found` holds (a lock takes several elements). */
+  readonly count: number;
 }
 
 const clusterCursor = /^([0-9a-f]{12})\.(0|[1-9][0-9]{0,3})\.(.*)$/s;
 
 /**
  * One page of a scan over every master: `page` scans one node from its own
- * cursor. Outside a Cluster the cursor is the node's. In a Cluster it is
- * `<slot map fingerprint>.<master>.<node cursor>`, the masters taken in
- * turn; a cursor from another slot map (a slot moved, a failover) starts
+ * cursor, for at most `limit` names. Outside a Cluster the cursor is the
+ * node's. In a Cluster it is `<slot map fingerprint>.<master>.<node cursor>`,
+ * the masters taken in turn, and a page goes on to the next master while it
+ * has room; a cursor from another slot map (a slot moved, a failover) starts
  * over from the first master, so a key that exists during the whole listing
  * is still returned at least once.
  */
 export async function scanMasters(
   masters: Masters,
   cursor: string,
-  page: (node: Redis, cursor: string) => Promise<NodePage>,
+  limit: number,
+  page: (node: Redis, cursor: string, limit: number) => Promise<NodePage>,
 ): Promise<NodePage> {
   const { nodes, fingerprint } = masters;
   const only = nodes[0];
   if (only === undefined) throw new LarderError("unavailable", "backend unavailable: no redis master known");
-  if (fingerprint === "") return page(only, cursor);
+  if (fingerprint === "") return page(only, cursor, limit);
   let index = 0;
   let inner = "";
   if (cursor !== "") {
@@ -212,7 +216,16 @@ export async function scanMasters(
       inner = m[3] ?? "";
     }
   }
-  const out = await page(nodes[index] as Redis, inner);
-  if (out.next !== "") return { next: `${fingerprint}.${index}.${out.next}`, found: out.found };
-  return { next: index + 1 < nodes.length ? `${fingerprint}.${index + 1}.` : "", found: out.found };
+  const found: Reply[] = [];
+  let count = 0;
+  for (;;) {
+    const out = await page(nodes[index] as Redis, inner, limit - count);
+    found.push(...out.found);
+    count += out.count;
+    if (out.next !== "") return { next: `${fingerprint}.${index}.${out.next}`, found, count };
+    index++;
+    inner = "";
+    if (index >= nodes.length) return { next: "", found, count };
+    if (count >= limit) return { next: `${fingerprint}.${index}.`, found, count };
+  }
 }

@@ -26,9 +26,18 @@ export class Topology {
     return this.client instanceof Cluster;
   }
 
+  /** Resolves once a Cluster client knows the slot map (at once outside a Cluster). */
+  async ready(): Promise<void> {
+    const cluster = this.client;
+    if (!(cluster instanceof Cluster) || cluster.status === "ready") return;
+    await new Promise<void>((resolve) => cluster.once("ready", () => resolve()));
+  }
+
   /**
    * The indexes of `names`, grouped by the master that owns each; one
    * group outside a Cluster. A group's first name routes a call to its node.
+   * Call after {@link ready}: before the slot map is known, every name
+   * would be a group of its own.
    */
   groupByNode(names: readonly string[]): number[][] {
     if (!(this.client instanceof Cluster)) return [names.map((_, i) => i)];
@@ -55,7 +64,7 @@ export class Topology {
   async masters(): Promise<Masters> {
     if (!(this.client instanceof Cluster)) return { nodes: [this.client], fingerprint: "" };
     const cluster = this.client;
-    if (cluster.status !== "ready") await new Promise<void>((resolve) => cluster.once("ready", () => resolve()));
+    await this.ready();
     const first = new Map<string, number>();
     const ranges: string[] = [];
     let owner: string | undefined;
