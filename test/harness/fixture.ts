@@ -28,7 +28,8 @@ export function useLarder(kind: ConformanceKind, options: Omit<LarderServerOptio
   let server: LarderServer | undefined;
   let redis: RedisServer | undefined;
   let topology: RedisTopology | undefined;
-  const shared = kind === "redis-cluster" || kind === "redis-sentinel" ? shareTopology(kind) : undefined;
+  const topologyKind = kind === "redis-cluster-pinned" ? "redis-cluster" : kind;
+  const shared = topologyKind === "redis-cluster" || topologyKind === "redis-sentinel" ? shareTopology(topologyKind) : undefined;
   beforeAll(async () => {
     if (kind === "redis") redis = await startRedis();
     if (shared !== undefined) topology = await shared.acquire();

@@ -12,7 +12,7 @@ export const storeKinds = ["memory", "redis"] as const;
  * them to prove they behave the same. A Cluster or Sentinel set-up costs
  * seconds of start-up per test file, so only they use this list.
  */
-export const conformanceKinds = ["memory", "redis", "redis-cluster", "redis-sentinel"] as const;
+export const conformanceKinds = ["memory", "redis", "redis-cluster", "redis-cluster-pinned", "redis-sentinel"] as const;
 
 /** A store kind of {@link storeKinds}. */
 export type StoreKind = (typeof storeKinds)[number];
@@ -29,7 +29,9 @@ export function makeStore(kind: ConformanceKind, redis?: string | RedisStoreOpti
   if (kind === "memory") return createMemoryStore();
   if (redis === undefined) throw new Error(`${kind} store needs a redis URL or topology`);
   const target = typeof redis === "string" ? { url: redis } : redis;
-  return createRedisStore({ ...target, keyPrefix: `larder-test-${randomUUID().slice(0, 8)}` });
+  // "redis-cluster-pinned": the same Cluster, with every namespace in one slot.
+  const placement = kind === "redis-cluster-pinned" ? { defaultPlacement: "pinned" as const } : {};
+  return createRedisStore({ ...target, ...placement, keyPrefix: `larder-test-${randomUUID().slice(0, 8)}` });
 }
 
 /** Starts a Larder server on a free port with quiet logs. */

@@ -26,14 +26,17 @@ export type Placement = "spread" | "pinned";
 export interface RedisKeysOptions {
   /** First segment of every key. Must not contain `{` or `}`. Default `larder`. */
   readonly prefix?: string;
-  /** The namespaces placed in one slot. Default none: every namespace spreads. */
+  /** The namespaces placed in one slot. Default none. */
   readonly pinned?: ReadonlySet<string>;
+  /** The placement of every other namespace. Default "spread". */
+  readonly defaultPlacement?: Placement;
 }
 
 /** Builds the Redis keys of the store. */
 export class RedisKeys {
   private readonly prefix: string;
   private readonly pinned: ReadonlySet<string>;
+  private readonly pinAll: boolean;
 
   /** @param options the prefix and the pinned namespaces. */
   constructor(options: RedisKeysOptions = {}) {
@@ -42,11 +45,12 @@ export class RedisKeys {
     // and move every key's slot.
     if (/[{}]/.test(this.prefix)) throw new Error("redis keyPrefix must not contain { or }");
     this.pinned = options.pinned ?? new Set();
+    this.pinAll = options.defaultPlacement === "pinned";
   }
 
   /** How the namespace's keys are placed. */
   placement(ns: string): Placement {
-    return this.pinned.has(ns) ? "pinned" : "spread";
+    return this.pinAll || this.pinned.has(ns) ? "pinned" : "spread";
   }
 
   /** The namespace's own segment, in one slot whatever its placement (RunCommand state, channels). */
@@ -80,7 +84,7 @@ export class RedisKeys {
   }
 
   private base(ns: string): string {
-    return this.pinned.has(ns) ? this.namespaceTag(ns) : `${this.prefix}:{}:${segment(ns)}`;
+    return this.placement(ns) === "pinned" ? this.namespaceTag(ns) : `${this.prefix}:{}:${segment(ns)}`;
   }
 }
 

@@ -4,7 +4,7 @@ import { globToRegExp } from "../glob.js";
 import { createRedisCommandState } from "./command-state.js";
 import { RedisConnection, type RedisConnectionOptions } from "./connection.js";
 import { decodeEntry, encodeValue, headerBytes, headerExpiry } from "./entries.js";
-import { RedisKeys } from "./keys.js";
+import { RedisKeys, type Placement } from "./keys.js";
 import { lockScripts } from "./lock-scripts.js";
 import { ReleaseSubscriber } from "./lock-watch.js";
 import { RedisLocks, type LockScriptFns } from "./locks.js";
@@ -24,6 +24,8 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
    * namespace spreads over the Cluster.
    */
   pinnedNamespaces?: readonly string[];
+  /** The placement of the namespaces not listed in `pinnedNamespaces`. Default "spread". */
+  defaultPlacement?: Placement;
   /**
    * Added to Redis' clock in RunCommand's state only. Default none. Tests
    * move the fallback state machine's clock with it instead of sleeping.
@@ -61,6 +63,7 @@ class RedisStore implements Store {
     this.layout = new RedisKeys({
       ...(options.keyPrefix === undefined ? {} : { prefix: options.keyPrefix }),
       pinned: new Set(options.pinnedNamespaces ?? []),
+      ...(options.defaultPlacement === undefined ? {} : { defaultPlacement: options.defaultPlacement }),
     });
     // Calls that take their key count first stay out of auto-pipelining:
     // in a Cluster, ioredis files an auto-pipelined call under the slot of
