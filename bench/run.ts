@@ -49,7 +49,7 @@ async function measureAll(plan: readonly Case[], options: BenchOptions, root: st
   const about = estimate < 120 ? `${Math.ceil(estimate)} s` : `${Math.ceil(estimate / 60)} min`;
   log(`bench: ${plan.length} cases, about ${about} (${options.warmupSeconds} s warm-up + ${options.durationSeconds} s each)`);
   const workDir = mkdtempSync(join(tmpdir(), "larder-bench-"));
-  const targets = new Targets({ repoRoot: root, larderArgs: options.larderArgs, larderNodeArgs: options.larderNodeArgs, larderEnv: options.larderEnv });
+  const targets = new Targets({ repoRoot: root, larderArgs: options.larderArgs, larderNodeArgs: options.larderNodeArgs, larderEnv: options.larderEnv, workDir });
   const rows: Row[] = [];
   const failures: { id: string; error: string }[] = [];
   try {
