@@ -25,8 +25,8 @@ export const usage = `npm run bench [-- options]
 
 Starts redis-server, a Redis Cluster (3 masters), Larder (memory, Redis and
 Redis Cluster stores) and the baselines as separate processes, drives them
-with h2load and a Node load generator, and writes a Markdown report, JSON
-and an SVG chart.
+with h2load and a Node load generator, and writes a Markdown report (the
+targets first), JSON and an SVG chart.
 
   --quick              smoke test: a few seconds, one workload, no Redis (writes <out>/quick.*)
   --only <regex>       run only the cases whose id matches (ids are printed as they run)
