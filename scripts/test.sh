@@ -101,6 +101,13 @@ if grep -qE -- '--- SKIP' "$report"; then
   status=1
 fi
 
+step "fault drills, short versions (npm run drills -- --quick)"
+# Each drill breaks something (kills Redis, floods the memory store) and
+# fails the run when a promise Larder makes does not hold.
+drills_out=$(mktemp -d)
+npm run drills --silent -- --quick --out "$drills_out" 2>&1 | tail -4 || status=1
+rm -rf "$drills_out"
+
 step "benchmark smoke test (npm run bench -- --quick)"
 # A few seconds that prove the harness still starts every server and load
 # generator; its figures are never compared with thresholds.
