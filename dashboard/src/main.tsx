@@ -45,7 +45,8 @@ function App() {
   const credentials: Credentials = { namespace, apiKey };
   // A new client set per identity, so that every view's polling starts over.
   const api = useMemo(() => createApi(() => credentials), [namespace, apiKey]);
-  const scope = apiKey === "" ? `ns:${namespace}` : `key:${apiKey.length}:${apiKey.slice(-4)}`;
+  // Views start over when the identity changes; the key itself stays out of it.
+  const scope = apiKey === "" ? `ns:${namespace}` : "key";
   const open = (ns: string): void => {
     setNamespace(ns);
     setNsInput(ns);
@@ -103,7 +104,7 @@ function App() {
             </>
           ) : (
             <>
-              <span class="muted">API key …{apiKey.slice(-4)}</span>
+              <span class="muted">signed in with an API key</span>
               <button
                 type="button"
                 onClick={() => {
