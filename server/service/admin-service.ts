@@ -50,6 +50,7 @@ export class AdminServiceHandler {
     this.startedAt = this.now();
   }
 
+  /** The namespaces with entries and their counts (only the caller's with auth on), from a scan shared for a few seconds. */
   async listNamespaces(_req: Req<"listNamespaces">, ctx: CallContext): Res<"listNamespaces"> {
     const t = this.now();
     if (this.listing === undefined || t - this.listing.at >= (this.options.namespacesCacheMs ?? 10_000)) {
@@ -74,6 +75,7 @@ export class AdminServiceHandler {
     };
   }
 
+  /** This process's rates and latencies of the last 15 minutes, and whether the store answers. */
   async getStats(_req: Req<"getStats">, _ctx: CallContext): Res<"getStats"> {
     return {
       samples: (this.options.stats?.samples() ?? []).map(sampleMessage),
@@ -83,6 +85,7 @@ export class AdminServiceHandler {
     };
   }
 
+  /** The caller namespace's command definitions, without secret values, with each identity's fallback state. */
   async listCommandStates(req: Req<"listCommandStates">, ctx: CallContext): Res<"listCommandStates"> {
     if (req.limit < 0 || req.limit > 500) throw invalidArgument("limit", "must be from 0 (default 50) to 500");
     const runner = this.options.commandRunner;

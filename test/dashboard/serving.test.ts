@@ -10,7 +10,7 @@ import { AdminService } from "../../server/gen/larder/v1/admin_pb.js";
 import { createMemoryStore, hashApiKey, type LarderServer } from "../../server/index.js";
 import { quantileMs } from "../../server/service/stats.js";
 import { expectCode, json } from "../harness/fixture.js";
-import { cacheClient, freshNamespace, makeStore, startLarder, storeKinds } from "../harness/larder.js";
+import { cacheClient, freshNamespace, makeStore, startLarder, storeKinds, transportFor, type Protocol } from "../harness/larder.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 import { buildDashboard } from "./browser.js";
 
@@ -196,6 +196,12 @@ describe.each(storeKinds)("AdminService [%s store]", (kind) => {
     expect(get?.p99Ms).toBeGreaterThan(0);
     expect(last?.hitRatio).toBeCloseTo(0.7, 5);
     expect(last?.store.find((s) => s.op === "get")?.callsPerSecond).toBeGreaterThan(0);
+  });
+
+  it.each(["grpc", "connect-h2", "connect-h1", "grpc-web-h1"] satisfies Protocol[])("is served over %s, like CacheService", async (protocol) => {
+    const client = createClient(AdminService, transportFor(server.url, protocol));
+    expect((await client.getStats({})).storeKind).toBe(kind);
+    expect((await client.listNamespaces({})).namespaces.map((n) => n.name)).toContain("default");
   });
 
   it("needs the admin permission with auth on, and then shows only the key's namespace", async () => {
