@@ -4,7 +4,9 @@ import { parseCommands } from "../../server/commands/definitions.js";
 import { CommandRunner } from "../../server/commands/runner.js";
 import { createLogger, createMemoryStore, createRedisStore, type LarderServer, type Store } from "../../server/index.js";
 import { createCache, type Cache } from "../../sdk/ts/src/index.js";
-import { cacheClient, freshNamespace, startLarder, storeKinds, type StoreKind } from "../harness/larder.js";
+import { createClient } from "@connectrpc/connect";
+import { AdminService } from "../../server/gen/larder/v1/admin_pb.js";
+import { cacheClient, freshNamespace, startLarder, storeKinds, transportFor, type StoreKind } from "../harness/larder.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 import { secret, testCommands } from "../commands/setup.js";
 import { startUpstream, type TestUpstream } from "../commands/upstream.js";
@@ -156,6 +158,30 @@ describe.each(storeKinds)("dashboard in a browser [%s store]", (kind: StoreKind)
     upstream.reset();
     offsetMs = 0;
     await w.close();
+  });
+
+  it("lists command identities through AdminService: a live success turns fallback off with its status", async () => {
+    const client = cacheClient(server.url, { namespace: commandNs, protocol: "connect-h1" });
+    const admin = createClient(AdminService, transportFor(server.url, "connect-h1", [(next) => (req) => (req.header.set("larder-namespace", commandNs), next(req))]));
+    upstream.reset();
+    offsetMs = 0;
+    await client.runCommand({ name: "item", args: { id: "states" } });
+    upstream.mode.status = 500;
+    offsetMs = 60_000;
+    await client.runCommand({ name: "item", args: { id: "states" } });
+    const item = async () => (await admin.listCommandStates({})).commands.find((c) => c.name === "item");
+    const inFallback = (await item())?.identities.find((i) => i.fallback && i.lastUpstreamStatus === 500);
+    expect(Number(inFallback?.responseAgeMs)).toBeGreaterThanOrEqual(60_000);
+    upstream.mode.status = 200;
+    // The 5th run in fallback goes live, succeeds, and turns fallback off.
+    for (let n = 0; n < 5; n++) await client.runCommand({ name: "item", args: { id: "states" } });
+    const back = (await item())?.identities.find((i) => i.id === inFallback?.id);
+    expect(back).toMatchObject({ fallback: false, lastUpstreamStatus: 200 });
+    expect(Number(back?.responseAgeMs)).toBeLessThan(5_000);
+    expect((await item())?.headers).toContainEqual(expect.objectContaining({ name: "authorization", value: "", secret: true }));
+    expect((await admin.listCommandStates({ limit: 1 })).commands.find((c) => c.name === "item")?.identities).toHaveLength(1);
+    upstream.reset();
+    offsetMs = 0;
   });
 
   it("renders a value and a key holding markup as text: nothing runs", async () => {
