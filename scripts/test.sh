@@ -16,6 +16,8 @@ need_command redis-cli redis-tools
 need_command protoc protobuf-compiler
 # The benchmark's smoke test drives its load with h2load.
 need_command h2load nghttp2-client
+# The dashboard suite drives Debian's Chromium with playwright-core.
+need_command chromium chromium
 # Python and Go SDKs: buf's local plugins, then the libraries (from Debian,
 # since neither PyPI nor the Go module proxy is reachable here), which have
 # no command to look for.

@@ -79,6 +79,7 @@ async function serve(workers: string | undefined): Promise<number> {
     drainTimeoutMs: config.drainTimeoutMs,
     metrics: config.metrics,
     commands: config.commands,
+    dashboard: config.dashboard,
     logger,
   });
   logger.info("larder listening", {

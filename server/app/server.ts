@@ -4,19 +4,23 @@ import { createAuthenticator, type ApiKeyConfig } from "../transport/auth.js";
 import { createCallPipeline } from "../transport/call-pipeline.js";
 import type { CommandsConfig } from "../commands/definitions.js";
 import { createCommandRunner } from "../commands/setup.js";
-import { connectCacheService } from "../transport/connect/routes.js";
+import { connectAdminService, connectCacheService } from "../transport/connect/routes.js";
 import { createConnectUnaryH1 } from "../transport/connect/unary-h1.js";
 import { createGrpcFastPath } from "../transport/grpc/fast-path.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { AdminService } from "../gen/larder/v1/admin_pb.js";
 import { CacheService } from "../gen/larder/v1/cache_pb.js";
 import { withSpecGrpcMessage } from "../transport/grpc/message.js";
 import { createHealth, type HealthMonitor } from "../ops/health.js";
 import { createListener, type DualHandler, type Listener } from "../transport/listener.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { createMetrics, type LarderMetrics, type MetricsSettings } from "../core/metrics.js";
+import { createDashboardHandler, type DashboardOptions } from "../ops/dashboard.js";
 import { createOpsHandler, serveMetrics, type MetricsServer } from "../ops/http.js";
 import { createReflection } from "../ops/reflection.js";
+import { AdminServiceHandler } from "../service/admin-service.js";
 import { CacheServiceHandler, type CacheServiceOptions } from "../service/cache-service.js";
+import { StatsSampler } from "../service/stats.js";
 import { defaultLimits } from "../core/limits.js";
 import { instrumentStore } from "../store/instrumented.js";
 import type { Store } from "../store/store.js";
@@ -49,6 +53,8 @@ export interface LarderServerOptions extends CacheServiceOptions {
    * every other request, e.g. to compare the two. Default true.
    */
   connectUnaryFastPath?: boolean;
+  /** The web dashboard at /dashboard. Default `{ enabled: true }`, with the assets `npm run build` made. */
+  dashboard?: DashboardOptions & { enabled?: boolean };
 }
 
 /** A running Larder server. */
@@ -105,17 +111,23 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     logger,
     onChange: (serving) => metrics?.setServing(serving),
   });
-  const reflection = createReflection({ services: [CacheService, Health] });
+  // The dashboard's charts: a copy of the metric totals every few seconds.
+  const stats = metrics === undefined ? undefined : new StatsSampler({ snapshot: () => metrics.snapshot(), buckets: metrics.latencyBuckets });
+  stats?.start();
+  const reflection = createReflection({ services: [CacheService, AdminService, Health] });
   const separateMetrics = metrics !== undefined && metricsSettings.port !== undefined;
   const auth = createAuthenticator({
     apiKeys: options.apiKeys ?? [],
     maxNamespaceBytes: service.limits.maxNamespaceBytes,
   });
   const pipeline = createCallPipeline(auth, logger, metrics);
+  const admin = new AdminServiceHandler({ store, health, authEnabled: auth.enabled, stats, commandRunner });
+  const dashboard = options.dashboard?.enabled === false ? undefined : createDashboardHandler(options.dashboard);
   const maxRequestBytes = options.maxRequestBytes ?? 64 * 1024 * 1024;
   const handler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
       router.service(CacheService, connectCacheService(service));
+      router.service(AdminService, connectAdminService(admin));
       router.service(Health, health.service);
       reflection.register(router);
     },
@@ -126,6 +138,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
       health,
       metrics: separateMetrics ? undefined : metrics,
       metricsPath: metricsSettings.path ?? "/metrics",
+      dashboard,
     }),
   });
   const host = options.host ?? "0.0.0.0";
@@ -144,6 +157,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     }
   } catch (err) {
     health.stop();
+    stats?.stop();
     await listener?.close();
     throw err;
   }
@@ -163,6 +177,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
         health.beginShutdown();
         await main.close();
         health.stop();
+        stats?.stop();
         await metricsServer?.close();
         await options.store.close();
       })();
