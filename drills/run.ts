@@ -11,10 +11,11 @@ import { fileURLToPath } from "node:url";
 import { killAllNow, stopAll } from "../bench/processes.js";
 import type { Drill, DrillMode, DrillResult } from "./drill.js";
 import { fuzz } from "./fuzz.js";
+import { lockSafety } from "./lock-safety.js";
 import { memoryBounds } from "./memory-bounds.js";
 import { redisRestart } from "./redis-restart.js";
 
-const drills: readonly Drill[] = [redisRestart, fuzz, memoryBounds];
+const drills: readonly Drill[] = [redisRestart, lockSafety, fuzz, memoryBounds];
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
