@@ -30,6 +30,11 @@ for pkg in python3-grpcio python3-protobuf python3-pytest golang-google-grpc-dev
   golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev; do
   need_package "$pkg"
 done
+# The package test (test/interop/packages.test.ts) builds the Python SDK's
+# wheel with the system's setuptools and installs it into a venv.
+for pkg in python3-setuptools python3-wheel python3-venv; do
+  need_package "$pkg"
+done
 install_missing "npm test"
 echo "node $(node --version), $(redis-server --version | cut -d' ' -f1-3)"
 
