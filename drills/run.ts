@@ -15,8 +15,9 @@ import { fuzz } from "./fuzz.js";
 import { lockSafety } from "./lock-safety.js";
 import { memoryBounds } from "./memory-bounds.js";
 import { redisRestart } from "./redis-restart.js";
+import { soak } from "./soak.js";
 
-const drills: readonly Drill[] = [redisRestart, sentinelFailover, clusterFailover, lockSafety, fuzz, memoryBounds];
+const drills: readonly Drill[] = [redisRestart, sentinelFailover, clusterFailover, lockSafety, soak, fuzz, memoryBounds];
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

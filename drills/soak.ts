@@ -1,0 +1,96 @@
+/**
+ * Drill: a steady mixed load for minutes (gets, sets, increments, locks;
+ * gRPC and Connect over HTTP/1.1) against Larder on Redis, watching errors,
+ * memory and latency over time.
+ */
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { createCache, type Cache } from "../sdk/ts/src/index.js";
+import { launchRedis } from "../test/harness/redis-process.js";
+import { Promises, type Drill } from "./drill.js";
+import { startLarder } from "./larder-process.js";
+
+/** Length, window for comparisons, and calls per second (about half of what this machine serves). */
+const shapes = { quick: { seconds: 30, windowS: 10, rate: 1500 }, full: { seconds: 600, windowS: 60, rate: 3000 } };
+const workers = 32;
+
+function p99(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] as number;
+}
+
+export const soak: Drill = {
+  id: "soak",
+  promise:
+    "a steady mixed load (70 % Get, 20 % Set, 5 % Increment, 5 % Lock/Unlock; gRPC and Connect over HTTP/1.1) at about half of peak: no call fails, the last window's p99 is within 1.5× of the second's, and Larder's RSS grows less than 10 % from the second window to the end (windows of a minute; the 30 s quick version judges no memory growth, since V8's heap still grows in its first minute, and reports it)",
+  async run(ctx) {
+    const shape = shapes[ctx.mode];
+    const redis = await launchRedis();
+    const larder = await startLarder(ctx.root, "larder", { REDIS_URL: `redis://127.0.0.1:${redis.port}` });
+    const check = new Promises();
+    const caches: Cache[] = [];
+    const windows: number[][] = [];
+    const rss: number[] = [];
+    const errors: string[] = [];
+    const started = performance.now();
+    const windowOf = (): number => Math.floor((performance.now() - started) / (shape.windowS * 1000));
+    const end = started + shape.seconds * 1000;
+    const perWorkerGapMs = (1000 * workers) / shape.rate;
+    const sampler = setInterval(() => {
+      rss[windowOf()] = larder.rssBytes();
+    }, 500);
+    const loops = Array.from({ length: workers }, async (_, w) => {
+      const cache = createCache({ url: larder.url, namespace: "drill-soak", protocol: w % 2 === 0 ? "grpc" : "connect", retries: 0 });
+      caches.push(cache);
+      await cache.set(`k${w}`, { w, filler: "x".repeat(100) });
+      for (let n = 0; performance.now() < end; n++) {
+        const t0 = performance.now();
+        const dice = (n * 7919 + w) % 100;
+        try {
+          if (dice < 70) await cache.get(`k${(w + n) % workers}`);
+          else if (dice < 90) await cache.set(`k${w}`, { w, n, filler: "x".repeat(100) }, 600);
+          else if (dice < 95) await cache.increment(`count${w % 4}`, 1, 600);
+          else {
+            const lock = await cache.tryLock(`lock${w % 8}`, { ttl: 5 });
+            await lock?.release();
+          }
+          (windows[windowOf()] ??= []).push(performance.now() - t0);
+        } catch (err) {
+          errors.push(err instanceof Error ? err.message : String(err));
+        }
+        const wait = perWorkerGapMs - (performance.now() - t0);
+        if (wait > 0) await sleep(wait);
+      }
+    });
+    try {
+      await Promise.all(loops);
+      clearInterval(sampler);
+      const full = windows.slice(0, Math.floor(shape.seconds / shape.windowS));
+      const second = full[1] ?? [];
+      const last = full.at(-1) ?? [];
+      const rssSecond = rss[1] ?? 0;
+      const rssLast = rss[full.length - 1] ?? rss.at(-1) ?? 0;
+      const growth = rssSecond === 0 ? Infinity : (rssLast - rssSecond) / rssSecond;
+      const calls = windows.reduce((a, w) => a + (w?.length ?? 0), 0);
+      check.expect(errors.length === 0, `${errors.length} calls failed, e.g. ${errors.slice(0, 3).join(" | ")}`);
+      if (ctx.mode === "full") check.expect(growth < 0.1, `RSS grew ${(growth * 100).toFixed(1)} % from the second window to the last`);
+      check.expect(p99(last) <= 1.5 * p99(second), `p99 ${p99(last).toFixed(2)} ms in the last window against ${p99(second).toFixed(2)} ms in the second`);
+      check.expect(larder.alive(), "Larder exited");
+      return check.result({
+        calls,
+        "calls/s": Math.round(calls / shape.seconds),
+        "failed calls": errors.length,
+        "p99 per window (ms)": full.map((w) => p99(w ?? []).toFixed(1)).join(" "),
+        "RSS per window (MiB)": rss.slice(0, full.length).map((b) => (b / 1048576).toFixed(0)).join(" "),
+        "RSS growth, second window to last": `${(growth * 100).toFixed(1)} %`,
+      });
+    } finally {
+      clearInterval(sampler);
+      await Promise.all(loops);
+      await Promise.all(caches.map((c) => c.close()));
+      await larder.stop();
+      await redis.stop();
+    }
+  },
+};
