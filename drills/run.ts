@@ -10,14 +10,14 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { killAllNow, stopAll } from "../bench/processes.js";
 import type { Drill, DrillMode, DrillResult } from "./drill.js";
-import { clusterFailover, sentinelFailover } from "./failover.js";
+import { clusterFailover, sentinelFailover, sentinelFailoverWait } from "./failover.js";
 import { fuzz } from "./fuzz.js";
 import { lockSafety } from "./lock-safety.js";
 import { memoryBounds } from "./memory-bounds.js";
 import { redisRestart } from "./redis-restart.js";
 import { soak } from "./soak.js";
 
-const drills: readonly Drill[] = [redisRestart, sentinelFailover, clusterFailover, lockSafety, soak, fuzz, memoryBounds];
+const drills: readonly Drill[] = [redisRestart, sentinelFailover, sentinelFailoverWait, clusterFailover, lockSafety, soak, fuzz, memoryBounds];
 
 function repoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));

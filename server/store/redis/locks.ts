@@ -1,6 +1,7 @@
 import { globToRegExp } from "../glob.js";
 import { lockGraceMs, lockScripts } from "./lock-scripts.js";
 import type { ReleaseSubscriber } from "./lock-watch.js";
+import type { Durability } from "./durability.js";
 import type { RedisKeys } from "./keys.js";
 import { scanMasters, scanPageArgs } from "./scan.js";
 import { bytes, evalOn, int, list, text, type Reply, type ScriptFn } from "./script.js";
@@ -22,6 +23,8 @@ export interface RedisLockContext {
   readonly topology: Topology;
   /** The shared pub/sub connection for release announcements. */
   readonly subscriber: ReleaseSubscriber;
+  /** Waits for replicas when the store is configured to. */
+  readonly durability: Durability;
 }
 
 /** The Store lock methods of the Redis store: one script each. */
@@ -34,7 +37,10 @@ export class RedisLocks {
     const key = this.ctx.keys.lockKey(ns, name);
     const args = [grant.token, grant.owner, String(grant.ttlMs), String(lockGraceMs)];
     const reply = list(await this.ctx.run(() => this.ctx.scripts.larderLock(key, ...args)));
-    if (int(reply[0]) === 1) return { acquired: true, fencingToken: int(reply[1]), expiresAt: int(reply[2]) };
+    if (int(reply[0]) === 1) {
+      await this.ctx.durability.confirm([key]);
+      return { acquired: true, fencingToken: int(reply[1]), expiresAt: int(reply[2]) };
+    }
     return { acquired: false, holder: holderOf(reply.slice(1)) };
   }
 

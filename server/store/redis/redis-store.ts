@@ -3,6 +3,7 @@ import type { CommandState } from "../command-state.js";
 import { globToRegExp } from "../glob.js";
 import { createRedisCommandState } from "./command-state.js";
 import { RedisConnection, type RedisConnectionOptions } from "./connection.js";
+import { Durability, type WaitForReplicas } from "./durability.js";
 import { decodeEntry, encodeValue, headerBytes, headerExpiry } from "./entries.js";
 import { RedisKeys, type Placement } from "./keys.js";
 import { lockScripts } from "./lock-scripts.js";
@@ -27,6 +28,11 @@ export interface RedisStoreOptions extends RedisConnectionOptions {
   pinnedNamespaces?: readonly string[];
   /** The placement of the namespaces not listed in `pinnedNamespaces`. Default "spread". */
   defaultPlacement?: Placement;
+  /**
+   * Acknowledge a write only once this many replicas have it (WAIT; see
+   * durability.ts). Default none: the master's word, as Redis does.
+   */
+  waitForReplicas?: WaitForReplicas;
   /**
    * Added to Redis' clock in RunCommand's state only. Default none. Tests
    * move the fallback state machine's clock with it instead of sleeping.
@@ -59,6 +65,7 @@ class RedisStore implements Store {
   private readonly topology: Topology;
   private readonly subscriber: ReleaseSubscriber;
   private readonly locks: RedisLocks;
+  private readonly durability: Durability;
 
   constructor(options: RedisStoreOptions) {
     this.layout = new RedisKeys({
@@ -77,11 +84,13 @@ class RedisStore implements Store {
     }
     this.scripts = client as unknown as ScriptFns;
     this.topology = new Topology(client);
+    this.durability = new Durability(this.conn, this.topology, options.waitForReplicas);
     // duplicate() keeps the topology and options, so the subscriber follows
     // a Sentinel failover or Cluster like the main connection does.
     this.subscriber = new ReleaseSubscriber({ open: () => client.duplicate(), timeoutMs: this.conn.callTimeoutMs });
     const run = <T>(send: () => Promise<T>): Promise<T> => this.conn.run(send);
-    this.locks = new RedisLocks({ scripts: this.scripts, run, keys: this.layout, topology: this.topology, subscriber: this.subscriber });
+    const durability = this.durability;
+    this.locks = new RedisLocks({ scripts: this.scripts, run, keys: this.layout, topology: this.topology, subscriber: this.subscriber, durability });
     this.commandState = createRedisCommandState({
       client,
       tag: (ns) => this.layout.namespaceTag(ns),
@@ -152,7 +161,9 @@ class RedisStore implements Store {
       }
     }
     const r = list(reply);
-    return { applied: int(r[0]) === 1, created: int(r[1]) === 1, version: int(r[2]), expiresAt: optInt(r[3]) };
+    const applied = int(r[0]) === 1;
+    if (applied) await this.durability.confirm([key]);
+    return { applied, created: int(r[1]) === 1, version: int(r[2]), expiresAt: optInt(r[3]) };
   }
 
   async setMany(ns: string, inputs: readonly WriteInput[]): Promise<SetManyOutcome[]> {
@@ -173,6 +184,7 @@ class RedisStore implements Store {
         });
       }),
     );
+    await this.durability.confirm(names);
     return out;
   }
 
@@ -192,6 +204,7 @@ class RedisStore implements Store {
           : this.conn.run(() => this.conn.client.del(...groupNames));
       }),
     );
+    await this.durability.confirm(names);
     return counts.reduce<number>((sum, n) => sum + int(n as Reply), 0);
   }
 
@@ -204,6 +217,7 @@ class RedisStore implements Store {
       case 2:
         return { status: "exceedsMax", remainingMs: int(reply[1]) };
       default:
+        await this.durability.confirm([entry]);
         return { status: "extended", expiresAt: optInt(reply[1]) };
     }
   }
@@ -241,6 +255,7 @@ class RedisStore implements Store {
       case 2:
         throw new LarderError("outOfRange", "delta: the result would overflow a 64-bit integer");
       default:
+        await this.durability.confirm([entry]);
         return {
           value: BigInt(text(reply[1] ?? null)),
           created: int(reply[2]) === 1,

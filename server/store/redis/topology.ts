@@ -56,6 +56,22 @@ export class Topology {
   }
 
   /**
+   * The master connections that hold `names` (each once), for commands that
+   * must go to the connection that made the write (WAIT). Call after
+   * {@link ready}; outside a Cluster, the one connection.
+   */
+  mastersOf(names: readonly string[]): Redis[] {
+    if (!(this.client instanceof Cluster)) return [this.client];
+    const byKey = new Map(this.client.nodes("master").map((n) => [`${n.options.host}:${n.options.port}`, n]));
+    const out = new Set<Redis>();
+    for (const name of names) {
+      const node = byKey.get(this.client.slots[calculateSlot(name)]?.[0] ?? "");
+      if (node !== undefined) out.add(node);
+    }
+    return [...out];
+  }
+
+  /**
    * The masters, ordered by the first slot each serves, with a fingerprint
    * of the slot map. A scan cursor carries the fingerprint, and a cursor of
    * another map starts the scan over: keys may then be listed twice, never
