@@ -8,6 +8,7 @@ import type { MetricsSettings } from "../core/metrics.js";
 import type { MemoryStoreOptions } from "../store/memory/memory-store.js";
 import type { Placement } from "../store/redis/keys.js";
 import type { RedisStoreOptions } from "../store/redis/redis-store.js";
+import { checkRedisTls, checkServerTls, TlsConfigError, type ServerTlsSettings } from "./tls-config.js";
 
 /**
  * Larder's configuration: defaults, then the optional JSON file named by
@@ -46,6 +47,11 @@ export interface LarderConfig {
   workers: number;
   /** RunCommand definitions per namespace; see the README's Commands section. Default none. */
   commands: CommandsConfig;
+  /**
+   * TLS on the port and the metrics port (`LARDER_TLS_CERT`, `LARDER_TLS_KEY`,
+   * `LARDER_TLS_CLIENT_CA`). Default unset: cleartext.
+   */
+  tls: ServerTlsSettings | undefined;
 }
 
 /** A configuration error, reported at start-up with the setting's name. */
@@ -55,7 +61,17 @@ export class ConfigError extends Error {
 
 const topLevel = [
   "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics", "workers", "commands",
+  "tls",
 ] as const;
+
+/** The top-level settings of the config file. */
+export const configSettings: readonly string[] = topLevel;
+
+/** Every environment variable that the server reads. */
+export const environmentVariables: readonly string[] = [
+  "LARDER_PORT", "LARDER_HOST", "LARDER_STORE", "REDIS_URL", "LARDER_CONFIG", "LARDER_LOG_LEVEL", "LARDER_METRICS_PORT", "LARDER_WORKERS",
+  "LARDER_TLS_CERT", "LARDER_TLS_KEY", "LARDER_TLS_CLIENT_CA",
+];
 
 const metricsSettings = ["enabled", "port", "path"] as const;
 
@@ -93,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
     metrics: { enabled: true },
     workers: 1,
     commands: {},
+    tls: undefined,
     ...(raw as Partial<LarderConfig>),
   };
   if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
@@ -105,7 +122,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
   if (env["LARDER_LOG_LEVEL"]) config.logLevel = env["LARDER_LOG_LEVEL"] as LogLevel;
   if (env["LARDER_WORKERS"]) config.workers = Number(env["LARDER_WORKERS"]);
   if (env["LARDER_METRICS_PORT"]) config.metrics = { ...config.metrics, port: Number(env["LARDER_METRICS_PORT"]) };
+  for (const [variable, setting] of [["LARDER_TLS_CERT", "cert"], ["LARDER_TLS_KEY", "key"], ["LARDER_TLS_CLIENT_CA", "clientCa"]] as const) {
+    const value = env[variable];
+    if (value) config.tls = { ...(config.tls ?? {}), [setting]: value } as ServerTlsSettings;
+  }
   validate(config);
+  try {
+    checkServerTls(config.tls);
+    checkRedisTls(config.redis.tls);
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   const pinned = Object.entries(config.namespaces).filter(([, s]) => s.placement === "pinned");
   if (pinned.length > 0) config.redis = { ...config.redis, pinnedNamespaces: pinned.map(([ns]) => ns) };
   try {

@@ -1,5 +1,7 @@
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { ServerTlsContext } from "../core/tls.js";
 import type { LarderMetrics } from "../core/metrics.js";
 
 /** Options of {@link createOpsHandler}. */
@@ -66,12 +68,16 @@ export interface MetricsServerOptions {
   host?: string;
   /** Where metrics are served. Default "/metrics". */
   path?: string;
+  /** Serve HTTPS with these credentials, as the main port does. Default unset: plain HTTP. */
+  tls?: { context: ServerTlsContext; onHandshakeError?: (err: Error, remote: string | undefined) => void };
 }
 
 /** An HTTP server that serves only metrics. */
 export interface MetricsServer {
   /** The bound port. */
   readonly port: number;
+  /** Replaces the TLS credentials for new connections; does nothing without TLS. */
+  setSecureContext(ctx: ServerTlsContext): void;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -82,7 +88,7 @@ export interface MetricsServer {
  */
 export async function serveMetrics(metrics: LarderMetrics, options: MetricsServerOptions): Promise<MetricsServer> {
   const path = options.path ?? "/metrics";
-  const server = http.createServer((req, res) => {
+  const onRequest: http.RequestListener = (req, res) => {
     const out = res as unknown as PlainResponse;
     if ((req.url ?? "").split("?", 1)[0] !== path) {
       out.writeHead(404, {});
@@ -93,7 +99,17 @@ export async function serveMetrics(metrics: LarderMetrics, options: MetricsServe
     } else {
       sendMetrics(out, metrics, req.method === "HEAD");
     }
-  });
+  };
+  const tls = options.tls;
+  const secure = tls === undefined ? undefined : https.createServer({ ...tls.context, handshakeTimeout: 10_000 }, onRequest);
+  if (secure !== undefined) {
+    secure.on("tlsClientError", (err: Error, socket: { remoteAddress?: string | undefined; destroy(): void }) => {
+      const remote = socket.remoteAddress;
+      socket.destroy();
+      tls?.onHandshakeError?.(err, remote);
+    });
+  }
+  const server: http.Server = secure ?? http.createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host ?? "0.0.0.0", () => {
@@ -103,6 +119,9 @@ export async function serveMetrics(metrics: LarderMetrics, options: MetricsServe
   });
   return {
     port: (server.address() as AddressInfo).port,
+    setSecureContext(ctx) {
+      secure?.setSecureContext(ctx);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
