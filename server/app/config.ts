@@ -34,6 +34,12 @@ export interface LarderConfig {
   namespaces: Record<string, NamespaceSettings>;
   /** API keys (hashed); auth is on when there is at least one. */
   apiKeys: ApiKeyConfig[];
+  /**
+   * A JSON file holding more API keys (an array like `apiKeys`), added to
+   * them: keeps the keys in a secret (a Kubernetes Secret) apart from the
+   * rest of the configuration. Default unset.
+   */
+  apiKeysFile: string | undefined;
   /** Default "info" (`LARDER_LOG_LEVEL`). */
   logLevel: LogLevel;
   /** How long shutdown drains calls in flight, in ms. Default 10 000. */
@@ -61,7 +67,7 @@ export class ConfigError extends Error {
 
 const topLevel = [
   "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics", "workers", "commands",
-  "tls",
+  "tls", "apiKeysFile",
 ] as const;
 
 /** The top-level settings of the config file. */
@@ -110,8 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
     workers: 1,
     commands: {},
     tls: undefined,
+    apiKeysFile: undefined,
     ...(raw as Partial<LarderConfig>),
   };
+  if (config.apiKeysFile !== undefined) config.apiKeys = [...config.apiKeys, ...readApiKeysFile(config.apiKeysFile)];
   if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
   if (env["LARDER_HOST"]) config.host = env["LARDER_HOST"];
   if (env["REDIS_URL"]) {
@@ -163,6 +171,19 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`${path}: must hold a JSON object`);
   }
   return parsed as Record<string, unknown>;
+}
+
+function readApiKeysFile(path: unknown): ApiKeyConfig[] {
+  if (typeof path !== "string" || path === "") throw new ConfigError("apiKeysFile: must be a file path");
+  let keys: unknown;
+  try {
+    keys = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`apiKeysFile: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!Array.isArray(keys)) throw new ConfigError(`apiKeysFile: ${path} must hold a JSON array of API keys, like apiKeys`);
+  keys.forEach((k, i) => apiKey(`apiKeysFile ${path}: [${i}]`, k as ApiKeyConfig));
+  return keys as ApiKeyConfig[];
 }
 
 function validate(c: LarderConfig): void {

@@ -4,6 +4,14 @@ import type { AddressInfo } from "node:net";
 import type { ServerTlsContext } from "../core/tls.js";
 import type { LarderMetrics } from "../core/metrics.js";
 
+/** The plain-HTTP health paths: what probes (Kubernetes, Docker HEALTHCHECK) ask. */
+export const healthPaths = {
+  /** Liveness: 200 while the process serves HTTP, store or not. */
+  liveness: "/healthz",
+  /** Readiness: 200 while SERVING, else 503. */
+  readiness: "/readyz",
+} as const;
+
 /** Options of {@link createOpsHandler}. */
 export interface OpsHandlerOptions {
   /** Whether the server is SERVING; `/readyz` answers from it. Required. */
@@ -38,7 +46,7 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
   return (req, res) => {
     const out = res as unknown as PlainResponse;
     const path = (req.url ?? "").split("?", 1)[0];
-    const known = path === "/healthz" || path === "/readyz" || (metrics !== undefined && path === metricsPath);
+    const known = path === healthPaths.liveness || path === healthPaths.readiness || (metrics !== undefined && path === metricsPath);
     if (!known) {
       out.writeHead(404, {});
       out.end();
@@ -50,9 +58,9 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
       return;
     }
     const head = req.method === "HEAD";
-    if (path === "/healthz") {
+    if (path === healthPaths.liveness) {
       send(out, 200, "ok\n", head);
-    } else if (path === "/readyz") {
+    } else if (path === healthPaths.readiness) {
       send(out, health.serving ? 200 : 503, health.serving ? "SERVING\n" : "NOT_SERVING\n", head);
     } else if (metrics !== undefined) {
       sendMetrics(out, metrics, head);
