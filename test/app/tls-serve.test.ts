@@ -4,7 +4,7 @@ import { X509Certificate } from "node:crypto";
 import * as tls from "node:tls";
 import { promisify } from "node:util";
 import { makeCa, type CertFiles, type TestCa } from "../harness/certs.js";
-import { freePort } from "../harness/redis-server.js";
+import { freePort, startRedis, type RedisServer } from "../harness/redis-server.js";
 
 const run = promisify(execFile);
 
@@ -94,6 +94,58 @@ describe("larder serve with TLS", () => {
     expect(serial).not.toBe(before);
     expect(proc.exitCode).toBeNull();
     expect(logs()).toContain('"msg":"TLS certificate reloaded"');
+  });
+});
+
+describe("larder serve --workers 2 with mTLS, on Redis", () => {
+  let redis: RedisServer;
+  let proc: ChildProcess;
+  let port: number;
+  let logs: () => string;
+  let client: CertFiles;
+  beforeAll(async () => {
+    client = ca.client("cli");
+    redis = await startRedis();
+    ({ proc, port, logs } = await serve({
+      LARDER_TLS_CERT: cert.certPath,
+      LARDER_TLS_KEY: cert.keyPath,
+      LARDER_TLS_CLIENT_CA: ca.certPath,
+      LARDER_WORKERS: "2",
+      REDIS_URL: redis.url,
+    }));
+  }, 30_000);
+  afterAll(async () => {
+    const exited = new Promise((resolve) => proc.once("exit", resolve));
+    proc.kill("SIGTERM");
+    await exited;
+    await redis.stop();
+  });
+
+  it("serves the CLI with --cert and --key, and refuses it without", async () => {
+    const url = `https://127.0.0.1:${port}`;
+    const base = ["bin/larder.js", "--url", url, "--ca", ca.certPath];
+    const cli = (...args: string[]): Promise<{ stdout: string }> =>
+      run(process.execPath, [...base.slice(0, 1), ...args, ...base.slice(1), "--cert", client.certPath, "--key", client.keyPath]);
+    await cli("set", "w", "1");
+    expect((await cli("get", "w")).stdout).toBe("1\n");
+    const refused = await run(process.execPath, [...base.slice(0, 1), "get", "w", ...base.slice(1)]).catch((err: { code: number }) => err);
+    expect("code" in refused && refused.code).toBe(1);
+  });
+
+  it("passes SIGHUP on to every worker, which re-read the certificate", async () => {
+    // Let the workers' own start-up settle: each logs "larder listening".
+    for (let i = 0; i < 100 && logs().split('"msg":"larder listening"').length - 1 < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    const next = ca.server("server");
+    proc.kill("SIGHUP");
+    const serial = new X509Certificate(next.cert).serialNumber;
+    const reloaded = (): number => logs().split('"msg":"TLS certificate reloaded"').length - 1;
+    for (let i = 0; reloaded() < 2; i++) {
+      if (i > 150) throw new Error(`both workers should reload: ${logs()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Connections go to either worker: every one of them shows the new certificate.
+    for (let i = 0; i < 6; i++) expect(await servedSerial(port, ca.cert)).toBe(serial);
+    expect(proc.exitCode).toBeNull();
   });
 });
 
