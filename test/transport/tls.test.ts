@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { copyFileSync } from "node:fs";
 import * as http2 from "node:http2";
 import * as net from "node:net";
 import * as tls from "node:tls";
@@ -8,7 +10,8 @@ import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { GetRequestSchema, GetResponseSchema } from "../../server/gen/larder/v1/cache_pb.js";
-import { createLogger, createMemoryStore, hashApiKey, type LarderServer } from "../../server/index.js";
+import { createLogger, createMemoryStore, hashApiKey, type LarderServer, type Store } from "../../server/index.js";
+import { overrideStore } from "../harness/store-override.js";
 import { makeCa, type CertFiles, type TestCa } from "../harness/certs.js";
 import { cacheClient, freshNamespace, startLarder, type Protocol } from "../harness/larder.js";
 import { expectCode, json } from "../harness/fixture.js";
@@ -219,5 +222,71 @@ describe("mTLS: client certificates from a CA", () => {
     expect("code" in without ? without.code : 0).not.toBe(0);
     const withCert = await run("curl", ["-s", "--cacert", ca.certPath, "--cert", client.certPath, "--key", client.keyPath, `${server.url}/healthz`]);
     expect(withCert.stdout).toBe("ok\n");
+  });
+});
+
+describe("TLS: graceful shutdown", () => {
+  it("lets calls in flight on HTTP/2 and HTTP/1.1 finish, then closes without waiting out the drain timeout", async () => {
+    const memory = createMemoryStore();
+    const slow = overrideStore(memory, {
+      get: async (...args: Parameters<Store["get"]>) => {
+        await new Promise((r) => setTimeout(r, 400));
+        return memory.get(...args);
+      },
+    });
+    const server = await startLarder(slow, { tls: { cert: serverCert.certPath, key: serverCert.keyPath }, drainTimeoutMs: 5000 });
+    const ns = freshNamespace();
+    const h2 = cacheClient(server.url, { namespace: ns, tls: { ca: ca.cert } });
+    const h1 = cacheClient(server.url, { namespace: ns, protocol: "connect-h1", tls: { ca: ca.cert } });
+    await h2.has({ key: "warm" });
+    await h1.has({ key: "warm" });
+    const inFlight = [h2.get({ key: "k" }), h1.get({ key: "k" })];
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    await server.close();
+    expect(performance.now() - started).toBeLessThan(2000);
+    for (const call of inFlight) expect((await call).found).toBe(false);
+    await expect(cacheClient(server.url, { namespace: ns, tls: { ca: ca.cert } }).has({ key: "k" })).rejects.toThrow();
+  });
+});
+
+describe("TLS: reloads on request", () => {
+  async function servedSerial(port: number): Promise<string> {
+    const socket = tls.connect({ host: "127.0.0.1", port, ca: ca.cert });
+    await new Promise<void>((resolve, reject) => socket.once("secureConnect", resolve).once("error", reject));
+    const serial = socket.getPeerCertificate().serialNumber;
+    socket.destroy();
+    return serial;
+  }
+
+  it("takes new files on both ports, and keeps the current certificate when the new files do not match", async () => {
+    const own = ca.server("reloaded");
+    const log = capturingLogger();
+    const server = await startLarder(createMemoryStore(), {
+      tls: { cert: own.certPath, key: own.keyPath, pollIntervalMs: 0 },
+      metrics: { port: 0 },
+      logger: log.logger,
+    });
+    try {
+      const first = new X509Certificate(own.cert).serialNumber;
+      expect(await servedSerial(server.port)).toBe(first);
+      const next = ca.server("reloaded");
+      // Polling is off: nothing changes until asked.
+      expect(await servedSerial(server.port)).toBe(first);
+      expect(server.reloadTls()).toBe(true);
+      const second = new X509Certificate(next.cert).serialNumber;
+      expect(await servedSerial(server.port)).toBe(second);
+      expect(await servedSerial(server.metricsPort ?? 0)).toBe(second);
+      // A key of another certificate: refused, logged, and the current one stays.
+      copyFileSync(serverCert.keyPath, own.keyPath);
+      expect(server.reloadTls()).toBe(false);
+      expect(await servedSerial(server.port)).toBe(second);
+      expect(log.lines().find((l) => l["msg"] === "TLS files not reloaded; the current certificate stays")).toMatchObject({
+        level: "warn",
+        setting: "tls.key",
+      });
+    } finally {
+      await server.close();
+    }
   });
 });
