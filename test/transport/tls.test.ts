@@ -12,6 +12,8 @@ import { Code } from "@connectrpc/connect";
 import { GetRequestSchema, GetResponseSchema } from "../../server/gen/larder/v1/cache_pb.js";
 import { createLogger, createMemoryStore, hashApiKey, type LarderServer, type Store } from "../../server/index.js";
 import { overrideStore } from "../harness/store-override.js";
+import { createListener } from "../../server/transport/listener.js";
+import { readTlsFiles } from "../../server/core/tls.js";
 import { makeCa, type CertFiles, type TestCa } from "../harness/certs.js";
 import { cacheClient, freshNamespace, startLarder, type Protocol } from "../harness/larder.js";
 import { expectCode, json } from "../harness/fixture.js";
@@ -287,6 +289,47 @@ describe("TLS: reloads on request", () => {
       });
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("TLS: the listener's fast-path hooks", () => {
+  it("hands h2 streams and HTTP/1.1 requests to the fast paths first, as in cleartext", async () => {
+    const seen: string[] = [];
+    const listener = await createListener(
+      (_req, res) => {
+        seen.push("fallback");
+        res.writeHead(404);
+        res.end();
+      },
+      {
+        port: 0,
+        host: "127.0.0.1",
+        tls: { context: readTlsFiles({ cert: serverCert.certPath, key: serverCert.keyPath }) },
+        h2Streams: (stream, headers) => {
+          if (headers[":path"] !== "/fast") return false;
+          seen.push("h2 fast path");
+          stream.respond({ ":status": 200 });
+          stream.end("h2");
+          return true;
+        },
+        h1Requests: (req, res) => {
+          if (req.url !== "/fast") return false;
+          seen.push("h1 fast path");
+          res.end("h1");
+          return true;
+        },
+      },
+    );
+    try {
+      for (const flag of ["--http2", "--http1.1"]) {
+        const fast = await run("curl", ["-s", "--cacert", ca.certPath, flag, `https://127.0.0.1:${listener.port}/fast`]);
+        expect(fast.stdout).toBe(flag === "--http2" ? "h2" : "h1");
+        await run("curl", ["-s", "--cacert", ca.certPath, flag, `https://127.0.0.1:${listener.port}/other`]);
+      }
+      expect(seen).toEqual(["h2 fast path", "fallback", "h1 fast path", "fallback"]);
+    } finally {
+      await listener.close();
     }
   });
 });
