@@ -8,7 +8,7 @@
 # deploy/compose.yaml and deploy/k8s/ run it with Redis; test/deploy checks
 # the ports, probe paths and settings here against the server's code.
 
-# --- build: compile the server and pack it as npm would publish it
+# --- build: compile the server and the dashboard, and pack them as npm would publish them
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -17,7 +17,10 @@ RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY server server
 COPY bin bin
+COPY dashboard dashboard
+COPY scripts/build-dashboard.mjs scripts/build-dashboard.mjs
 RUN npx tsc -p tsconfig.build.json \
+ && npm run build:dashboard \
  && npm pack --ignore-scripts --pack-destination /tmp \
  && mv /tmp/larder-*.tgz /tmp/larder.tgz
 

@@ -12,11 +12,13 @@ for arg in "$@"; do
 done
 
 # h2load drives the raw gRPC load; redis-server backs the Redis store and the
-# ioredis baseline, which --quick does not run.
+# ioredis baseline, and redis-cli joins the Redis Cluster's nodes; --quick
+# runs none of them.
 source scripts/packages.sh
 need_command h2load nghttp2-client
 if [ "$quick" = false ]; then
   need_command redis-server redis-server
+  need_command redis-cli redis-tools
 fi
 install_missing bench
 

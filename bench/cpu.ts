@@ -34,33 +34,46 @@ function readStat(pid: number): ProcStat | undefined {
   return { pid, ppid: num(1), ticks: num(11) + num(12) + num(13) + num(14) };
 }
 
-/**
- * CPU seconds used so far by a process and all its descendants. Children's
- * times are included both while they live (their own utime+stime) and after
- * they are reaped (the parent's cutime+cstime), so a delta between two
- * readings stays right when a worker exits in between. Summing the tree is
- * what makes a multi-process Larder (node:cluster workers) comparable.
- */
-export function treeCpuSeconds(rootPid: number): number {
-  const all: ProcStat[] = [];
+/** Every process' stat, read once, with each parent's children. */
+interface ProcessTable {
+  readonly byPid: ReadonlyMap<number, ProcStat>;
+  readonly children: ReadonlyMap<number, readonly ProcStat[]>;
+}
+
+function readProcessTable(): ProcessTable {
+  const byPid = new Map<number, ProcStat>();
+  const children = new Map<number, ProcStat[]>();
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
     const stat = readStat(Number(name));
-    if (stat !== undefined) all.push(stat);
-  }
-  const children = new Map<number, ProcStat[]>();
-  for (const stat of all) {
+    if (stat === undefined) continue;
+    byPid.set(stat.pid, stat);
     const list = children.get(stat.ppid);
     if (list === undefined) children.set(stat.ppid, [stat]);
     else list.push(stat);
   }
-  const root = all.find((s) => s.pid === rootPid);
-  if (root === undefined) return 0;
+  return { byPid, children };
+}
+
+/**
+ * CPU seconds used so far by some processes and all their descendants.
+ * Children's times are included both while they live (their own
+ * utime+stime) and after they are reaped (the parent's cutime+cstime), so
+ * a delta between two readings stays right when a worker exits in between.
+ * Summing the tree is what makes a multi-process Larder (node:cluster
+ * workers) comparable; summing several roots is what makes a Redis Cluster
+ * (one redis-server per node) comparable with one redis-server.
+ */
+function treeCpuSeconds(table: ProcessTable, rootPids: readonly number[]): number {
   let ticks = 0;
-  const stack = [root];
+  const seen = new Set<number>();
+  const stack = rootPids.flatMap((pid) => table.byPid.get(pid) ?? []);
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    // A root listed twice, or inside another root's tree, counts once.
+    if (seen.has(next.pid)) continue;
+    seen.add(next.pid);
     ticks += next.ticks;
-    stack.push(...(children.get(next.pid) ?? []));
+    stack.push(...(table.children.get(next.pid) ?? []));
   }
   return ticks / ticksPerSecond;
 }
@@ -82,11 +95,15 @@ export interface CpuReading {
   readonly machine: number;
 }
 
-/** Reads the CPU seconds of each role's process tree (e.g. server, redis, loadgen). */
-export function readCpu(pids: Readonly<Record<string, number | undefined>>): CpuReading {
+/**
+ * Reads the CPU seconds of each role's process trees (e.g. server, redis,
+ * loadgen); a role with no pid yet is left out.
+ */
+export function readCpu(pids: Readonly<Record<string, readonly number[]>>): CpuReading {
+  const table = readProcessTable();
   const byRole: Record<string, number> = {};
-  for (const [role, pid] of Object.entries(pids)) {
-    if (pid !== undefined) byRole[role] = treeCpuSeconds(pid);
+  for (const [role, roots] of Object.entries(pids)) {
+    if (roots.length > 0) byRole[role] = treeCpuSeconds(table, roots);
   }
   return { wall: performance.now() / 1000, byRole, machine: machineBusySeconds() };
 }
@@ -113,4 +130,17 @@ export function cpuDelta(before: CpuReading, after: CpuReading): CpuDelta {
     byRole,
     otherSeconds: Math.max(0, after.machine - before.machine - ours),
   };
+}
+
+/**
+ * The kernel's /proc/loadavg line: 1, 5 and 15 minute load averages, then
+ * runnable/total scheduling entities and the last pid; undefined where
+ * there is no /proc.
+ */
+export function procLoadavg(): string | undefined {
+  try {
+    return readFileSync("/proc/loadavg", "utf8").trim();
+  } catch {
+    return undefined;
+  }
 }

@@ -5,10 +5,12 @@ import type { Case, Section, TargetKind } from "./plan.js";
 export const targetLabel: Readonly<Record<TargetKind, string>> = {
   "larder-memory": "Larder · memory",
   "larder-redis": "Larder · Redis",
+  "larder-redis-cluster": "Larder · Redis Cluster",
   "grpc-js-map": "grpc-js + Map",
   "bare-h2": "bare node:http2",
   "http1-echo": "node:http JSON",
   redis: "ioredis → Redis",
+  "redis-cluster": "ioredis → Redis Cluster",
 };
 
 /** How the report titles each section. */
@@ -16,7 +18,7 @@ export const sectionTitle: Readonly<Record<Section, string>> = {
   "grpc-raw": "Raw gRPC (h2load, pre-encoded frames over h2c)",
   "grpc-sdk": "SDK level (@larder/sdk over gRPC, Node load generator)",
   "connect-json-h1": "Connect unary JSON over HTTP/1.1 (h2load --h1, one keep-alive connection per call in flight)",
-  "redis-direct": "Redis directly (ioredis, Node load generator)",
+  "redis-direct": "Redis directly (ioredis, Node load generator; on the Cluster, GetMany's 100 keys are 100 GETs in one pipeline per master)",
 };
 
 const opLabel: Readonly<Record<Op, string>> = {
@@ -29,7 +31,11 @@ const opLabel: Readonly<Record<Op, string>> = {
 
 /** The call a case makes, named as its client names it (Redis commands for ioredis). */
 export function callLabel(c: Case): string {
-  if (c.section === "redis-direct") return c.op === "get-many" ? "MGET(100)" : c.op === "get-hit" ? "GET" : opLabel[c.op];
+  if (c.section === "redis-direct") {
+    // MGET cannot span slots, so on a Cluster the baseline pipelines GETs.
+    if (c.op === "get-many") return c.target === "redis-cluster" ? "100 × GET, pipelined" : "MGET(100)";
+    return c.op === "get-hit" ? "GET" : opLabel[c.op];
+  }
   return opLabel[c.op];
 }
 

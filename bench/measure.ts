@@ -51,13 +51,14 @@ export interface Timing {
  */
 export async function runCase(c: Case, targets: Targets, timing: Timing): Promise<Row> {
   const target = await targets.forCase(c);
-  const redisPid = target.usesRedis && target.kind !== "redis" ? await targets.redisPid() : undefined;
-  const pids: Record<string, number | undefined> = { server: target.pid, redis: redisPid, loadgen: undefined };
+  // For redis-direct the server is Redis itself: target.pids, no backend.
+  const redisPids = target.backend === undefined ? [] : await targets.redisPids(target.backend);
+  const pids: Record<string, readonly number[]> = { server: target.pids, redis: redisPids, loadgen: [] };
   let before: CpuReading | undefined;
   let after: CpuReading | undefined;
   const hooks: WindowHooks = {
     started: (pid) => {
-      pids["loadgen"] = pid;
+      pids["loadgen"] = [pid];
     },
     windowStart: () => {
       before = readCpu(pids);
@@ -66,7 +67,7 @@ export async function runCase(c: Case, targets: Targets, timing: Timing): Promis
       after = readCpu(pids);
     },
   };
-  const tool = toolOf[c.section];
+  const tool = c.target === "redis-cluster" ? "ioredis-cluster" : toolOf[c.section];
   const result =
     tool === "h2load"
       ? await runRaw(c, target, timing, hooks)

@@ -23,11 +23,12 @@ export interface BenchOptions {
 /** The usage text of `npm run bench -- --help`. */
 export const usage = `npm run bench [-- options]
 
-Starts redis-server, Larder (memory and Redis stores) and the baselines as
-separate processes, drives them with h2load and a Node load generator, and
-writes a Markdown table, JSON and an SVG chart.
+Starts redis-server, a Redis Cluster (3 masters), Larder (memory, Redis and
+Redis Cluster stores) and the baselines as separate processes, drives them
+with h2load and a Node load generator, and writes a Markdown report (the
+targets first), JSON and an SVG chart.
 
-  --quick              smoke test: a few seconds, one workload (writes <out>/quick.*)
+  --quick              smoke test: a few seconds, one workload, no Redis (writes <out>/quick.*)
   --only <regex>       run only the cases whose id matches (ids are printed as they run)
   --duration <s>       measured seconds per case (default 2.5; --quick 1)
   --warmup <s>         warm-up seconds per case, not measured (default 1; --quick 0.5)

@@ -1,10 +1,28 @@
 import type { Op } from "./payloads.js";
 
-/** The servers a case can measure. */
-export type TargetKind = "larder-memory" | "larder-redis" | "grpc-js-map" | "bare-h2" | "http1-echo" | "redis";
+/**
+ * The servers a case can measure. `redis` and `redis-cluster` are Redis
+ * itself (a standalone redis-server; a Cluster of three masters), driven
+ * by ioredis.
+ */
+export type TargetKind = "larder-memory" | "larder-redis" | "larder-redis-cluster" | "grpc-js-map" | "bare-h2" | "http1-echo" | "redis" | "redis-cluster";
 
 /** Every target kind, in report order. */
-export const targetKinds: readonly TargetKind[] = ["larder-memory", "larder-redis", "grpc-js-map", "bare-h2", "http1-echo", "redis"];
+export const targetKinds: readonly TargetKind[] = [
+  "larder-memory",
+  "larder-redis",
+  "larder-redis-cluster",
+  "grpc-js-map",
+  "bare-h2",
+  "http1-echo",
+  "redis",
+  "redis-cluster",
+];
+
+/** Whether a target is a Larder server (as opposed to a baseline). */
+export function isLarderTarget(kind: TargetKind): boolean {
+  return kind === "larder-memory" || kind === "larder-redis" || kind === "larder-redis-cluster";
+}
 
 /**
  * How a case is driven, which is also how the report groups it:
@@ -64,11 +82,13 @@ function cells(section: Section, targets: readonly TargetKind[], op: Op, valueBy
 }
 
 /**
- * The full matrix, about 80 cases (≈ 6 minutes at the default 1 s warm-up
- * and 2.5 s window). Every shape is measured for the hot call, Get hit; the
- * others get the two shapes that tell most: one call at a time (pure
- * latency) and 64 in flight on one connection (throughput). 64 in flight on
- * 4 connections shows whether a single HTTP/2 connection is a bottleneck.
+ * The full matrix, about 90 cases (≈ 6–7 minutes at the default 1 s
+ * warm-up and 2.5 s window). Every shape is measured for the hot call, Get
+ * hit; the others get the two shapes that tell most: one call at a time
+ * (pure latency) and 64 in flight on one connection (throughput). 64 in
+ * flight on 4 connections shows whether a single HTTP/2 connection is a
+ * bottleneck. Larder on a Redis Cluster gets the hot calls only, each next
+ * to ioredis on the same Cluster.
  */
 export function fullPlan(): Case[] {
   const plan: Case[] = [];
@@ -94,13 +114,22 @@ export function fullPlan(): Case[] {
   for (const size of [small, large]) plan.push(...cells("redis-direct", ["redis"], "get-hit", size, [one, many, manyOn4]));
   plan.push(...cells("redis-direct", ["redis"], "get-many", small, [one, many]));
   plan.push(...cells("redis-direct", ["redis"], "get-many", large, [many]));
+
+  // Redis Cluster: the calls that show whether spreading over masters costs
+  // Larder more than it costs a Cluster client. No MGET baseline for Set.
+  for (const shape of [one, many]) {
+    plan.push(caseOf("grpc-raw", "larder-redis-cluster", "get-hit", small, shape), caseOf("redis-direct", "redis-cluster", "get-hit", small, shape));
+  }
+  plan.push(caseOf("grpc-raw", "larder-redis-cluster", "get-many", small, many), caseOf("redis-direct", "redis-cluster", "get-many", small, many));
+  plan.push(caseOf("grpc-raw", "larder-redis-cluster", "set", small, many));
   return plan;
 }
 
 /**
  * The smoke test: Get hit, 100 B, 64 in flight on one connection, once per
  * way of driving it, against the memory store and the baselines that need
- * no Redis. It proves the harness works end to end in a few seconds.
+ * no Redis (nor a Redis Cluster, whose three nodes take seconds to form).
+ * It proves the harness works end to end in a few seconds.
  */
 export function quickPlan(): Case[] {
   return [

@@ -1,10 +1,11 @@
 import type { Comparison } from "./compare.js";
+import type { Headline } from "./headline.js";
 import { callLabel, latencyLabel, rateLabel, ratioLabel, sectionTitle, shapeLabel, sizeLabel, targetLabel } from "./labels.js";
 import type { Row } from "./measure.js";
 import { sections, type Case } from "./plan.js";
 
 /** Everything one run found, as written to `<name>.json`. */
-export interface BenchReport {
+export interface BenchReport extends Headline {
   readonly generatedAt: string;
   readonly quick: boolean;
   readonly settings: {
@@ -20,6 +21,8 @@ export interface BenchReport {
     readonly h2load: string;
     /** 1, 5 and 15 minute load averages when the run started and ended. */
     readonly loadAvgStart: readonly number[];
+    /** /proc/loadavg as it read when the run started, where there is a /proc. */
+    readonly procLoadavgStart?: string;
     readonly loadAvgEnd: readonly number[];
   };
   readonly rows: readonly Row[];
@@ -72,6 +75,27 @@ function resultsTable(rows: readonly Row[]): string[] {
   return lines;
 }
 
+/** The notes of the rows a headline figure was computed from, each once. */
+function notesOf(report: BenchReport, ids: readonly string[]): string {
+  const all = report.rows.filter((r) => ids.includes(r.id) && notes(r) !== "").map((r) => `${targetLabel[r.target]}: ${notes(r)}`);
+  return [...new Set(all)].join("; ");
+}
+
+function targetsTable(report: BenchReport): string[] {
+  const lines = [tableRow(["Measure", "Target", "This run", "Holds", "notes"]), tableRow(["---", "---:", "---:", "---", "---"])];
+  for (const t of report.targets) {
+    const holds = t.holds === undefined ? "— not measured" : t.holds ? "✓ yes" : "✗ no";
+    lines.push(tableRow([t.measure, `${t.direction} ${ratioLabel(t.target)}`, t.value === undefined ? "—" : ratioLabel(t.value), holds, notesOf(report, t.rows)]));
+  }
+  return lines;
+}
+
+function derivedTable(report: BenchReport): string[] {
+  const lines = [tableRow(["Measure", "Ratio", "notes"]), tableRow(["---", "---:", "---"])];
+  for (const r of report.ratios) lines.push(tableRow([r.label, ratioLabel(r.value), notesOf(report, r.rows)]));
+  return lines;
+}
+
 function comparisonTable(report: BenchReport): string[] {
   const byId = new Map<string, Case>(report.rows.map((r) => [r.id, r]));
   const lines = [
@@ -112,27 +136,39 @@ export function renderMarkdown(report: BenchReport): string {
       (s.larderArgs.length > 0 ? ` · \`larder serve ${s.larderArgs.join(" ")}\`` : "") +
       (Object.keys(s.larderEnv).length > 0 ? ` · env ${Object.entries(s.larderEnv).map(([k, v]) => `${k}=${v}`).join(" ")}` : ""),
     "",
-    `Load average (1/5/15 min): ${load(m.loadAvgStart)} at start, ${load(m.loadAvgEnd)} at end.`,
+    `Load average at start (/proc/loadavg): ${m.procLoadavgStart ?? load(m.loadAvgStart)}; 1/5/15 min: ${load(m.loadAvgStart)} at start, ${load(m.loadAvgEnd)} at end.`,
   ];
   if (report.quick) lines.push("", "> A smoke test of the harness: windows this short measure start-up noise, not Larder.");
   if ((m.loadAvgStart[0] ?? 0) > busyLoadAverage) {
     lines.push("", `> ⚠ The machine was busy when the run started (load average above ${busyLoadAverage}): figures are not comparable with other runs.`);
   }
   for (const failure of report.failures) lines.push("", `> ⚠ \`${failure.id}\` could not be measured: ${cell(failure.error)}`);
+  // A smoke test measures none of them; any other run says which it left out.
+  if (!report.quick) {
+    lines.push(
+      "",
+      "## Targets",
+      "",
+      ...targetsTable(report),
+      "",
+      "Each figure is computed from rows of this run only (raw gRPC, 100 B, one connection); “not measured” means the run left out a row it needs (e.g. with --only).",
+    );
+  }
   for (const section of sections) {
     const rows = report.rows.filter((r) => r.section === section);
     if (rows.length === 0) continue;
     lines.push("", `## ${sectionTitle[section]}`, "", ...resultsTable(rows));
   }
-  if (report.comparisons.length > 0) {
-    lines.push("", "## Compared with baselines from the same run", "", ...comparisonTable(report));
-  }
+  if (report.comparisons.length > 0 || report.ratios.length > 0) lines.push("", "## Compared with baselines from the same run");
+  if (report.comparisons.length > 0) lines.push("", ...comparisonTable(report));
+  if (report.ratios.length > 0) lines.push("", ...derivedTable(report));
   lines.push(
     "",
     "calls/s × above 1 means Larder is faster than the baseline; p50 ×, p99 × and CPU/call × above 1 mean Larder is slower or costs more. " +
       "CPU µs/call is server CPU (the target's whole process tree, plus redis-server when the call reaches Redis) divided by calls; " +
       "“load gen” is the load generator's CPU as a share of one core: near 100 % it, not the server, may be the limit. " +
-      "GetMany vs MGET compares keys/s, which is calls/s × 100 on both sides.",
+      "GetMany vs MGET compares keys/s, which is calls/s × 100 on both sides; on a Redis Cluster, where MGET cannot span slots, the ioredis baseline reads the 100 keys as GETs in one pipeline per master. " +
+      "The 1-in-flight hop is Larder's p50 at one call in flight ÷ (bare node:http2's p50 + ioredis GET's p50, both at one in flight): above 1, Larder adds more than a socket that answers plus one Redis round trip.",
     "",
   );
   return lines.join("\n");

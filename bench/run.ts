@@ -10,6 +10,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderSvg } from "./chart.js";
 import { compare } from "./compare.js";
+import { procLoadavg } from "./cpu.js";
+import { headline } from "./headline.js";
 import { rateLabel, latencyLabel } from "./labels.js";
 import { runCase, type Row } from "./measure.js";
 import { parseOptions, usage, type BenchOptions } from "./options.js";
@@ -40,7 +42,9 @@ function h2loadVersion(): string {
 const log = (line: string): void => void process.stderr.write(line + "\n");
 
 async function measureAll(plan: readonly Case[], options: BenchOptions, root: string): Promise<BenchReport> {
-  const loadAvgStart = loadavg();
+  // Read before anything starts, so that the bench's own servers are not in it.
+  const loadavgLine = procLoadavg();
+  const loadAvgStart = loadavgLine === undefined ? loadavg() : loadavgLine.split(/\s+/).slice(0, 3).map(Number);
   if ((loadAvgStart[0] ?? 0) > busyLoadAverage) {
     log(`bench: load average is ${loadAvgStart[0]?.toFixed(2)} (above ${busyLoadAverage}); figures will be noisy and say so.`);
   }
@@ -49,7 +53,7 @@ async function measureAll(plan: readonly Case[], options: BenchOptions, root: st
   const about = estimate < 120 ? `${Math.ceil(estimate)} s` : `${Math.ceil(estimate / 60)} min`;
   log(`bench: ${plan.length} cases, about ${about} (${options.warmupSeconds} s warm-up + ${options.durationSeconds} s each)`);
   const workDir = mkdtempSync(join(tmpdir(), "larder-bench-"));
-  const targets = new Targets({ repoRoot: root, larderArgs: options.larderArgs, larderNodeArgs: options.larderNodeArgs, larderEnv: options.larderEnv });
+  const targets = new Targets({ repoRoot: root, larderArgs: options.larderArgs, larderNodeArgs: options.larderNodeArgs, larderEnv: options.larderEnv, workDir });
   const rows: Row[] = [];
   const failures: { id: string; error: string }[] = [];
   try {
@@ -85,10 +89,12 @@ async function measureAll(plan: readonly Case[], options: BenchOptions, root: st
       node: process.version,
       h2load: h2loadVersion(),
       loadAvgStart,
+      ...(loadavgLine === undefined ? {} : { procLoadavgStart: loadavgLine }),
       loadAvgEnd: loadavg(),
     },
     rows,
     comparisons: compare(rows),
+    ...headline(rows),
     failures,
   };
 }

@@ -1,19 +1,24 @@
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { grpcCalls, replyProblem } from "./grpc-call.js";
 import { primingRequests, type Op } from "./payloads.js";
-import type { Case, TargetKind } from "./plan.js";
+import { isLarderTarget, type Case, type TargetKind } from "./plan.js";
+import { startRedisCluster, type RedisCluster } from "../test/harness/redis-cluster.js";
 import { freePort, startRedis, type RedisServer } from "../test/harness/redis-server.js";
 import { startChild, startNodeScript, waitForPort, type Child } from "./processes.js";
+
+/** The Redis a Larder target keeps its data in. */
+export type RedisBackend = "standalone" | "cluster";
 
 /** A server that is up and answering. */
 export interface RunningTarget {
   readonly kind: TargetKind;
-  /** `http://127.0.0.1:<port>`, or `redis://127.0.0.1:<port>` for Redis itself. */
+  /** `http://127.0.0.1:<port>`, or `redis://127.0.0.1:<port>` for Redis itself (a Cluster: one of its nodes). */
   readonly url: string;
-  /** The process whose tree's CPU is the server's CPU. */
-  readonly pid: number;
-  /** Whether calls also cost redis-server CPU, which is then accounted too. */
-  readonly usesRedis: boolean;
+  /** The processes whose trees' CPU is the server's CPU: one, or every node of a Redis Cluster. */
+  readonly pids: readonly number[];
+  /** The Redis that a Larder target's calls reach, whose CPU is then accounted too; undefined if none. */
+  readonly backend: RedisBackend | undefined;
 }
 
 /** Options of {@link Targets}. */
@@ -24,6 +29,8 @@ export interface TargetOptions {
   /** Node.js flags before `bin/larder.js`, e.g. `--cpu-prof`. */
   readonly larderNodeArgs?: readonly string[];
   readonly larderEnv: Readonly<Record<string, string>>;
+  /** Scratch space, for the config file of Larder on the Cluster. */
+  readonly workDir: string;
 }
 
 // A developer's own settings must not change what is measured.
@@ -39,13 +46,16 @@ export class Targets {
   private readonly running = new Map<string, Promise<RunningTarget>>();
   private readonly primed = new Set<string>();
   private redis: Promise<RedisServer> | undefined;
+  private cluster: Promise<RedisCluster> | undefined;
   private readonly children: Child[] = [];
 
   constructor(private readonly options: TargetOptions) {}
 
-  /** The redis-server's pid, once started. */
-  async redisPid(): Promise<number | undefined> {
-    return this.redis === undefined ? undefined : (await this.redis).pid;
+  /** The redis-server processes of a backend: one, or every Cluster node; none before it started. */
+  async redisPids(backend: RedisBackend): Promise<readonly number[]> {
+    if (backend === "cluster") return this.cluster === undefined ? [] : (await this.cluster).pids;
+    const pid = this.redis === undefined ? undefined : (await this.redis).pid;
+    return pid === undefined ? [] : [pid];
   }
 
   /** The target of a case, started and primed. */
@@ -64,7 +74,7 @@ export class Targets {
 
   /** Stops every server this instance started. */
   async stop(): Promise<void> {
-    await Promise.all([...this.children.map((c) => c.stop()), this.redis?.then((r) => r.stop())]);
+    await Promise.all([...this.children.map((c) => c.stop()), this.redis?.then((r) => r.stop()), this.cluster?.then((c) => c.stop())]);
   }
 
   private async start(kind: TargetKind, valueBytes: number): Promise<RunningTarget> {
@@ -75,6 +85,14 @@ export class Targets {
         const redis = await this.startRedis();
         return this.startLarder(kind, { LARDER_STORE: "redis", REDIS_URL: redis.url });
       }
+      case "larder-redis-cluster": {
+        const cluster = await this.startCluster();
+        // The Cluster's seed nodes have no environment variable; they go in a config file.
+        const file = join(this.options.workDir, "larder-cluster.json");
+        const clusterNodes = cluster.nodes.map(({ host, port }) => ({ host, port }));
+        writeFileSync(file, JSON.stringify({ store: "redis", redis: { clusterNodes } }));
+        return this.startLarder(kind, { LARDER_CONFIG: file });
+      }
       case "grpc-js-map":
         return this.startScript(kind, "baselines/grpc-js-map.js", {});
       case "bare-h2":
@@ -84,12 +102,20 @@ export class Targets {
       case "redis": {
         const redis = await this.startRedis();
         if (redis.pid === undefined) throw new Error("redis-server exited before the run");
-        return { kind, url: redis.url, pid: redis.pid, usesRedis: true };
+        return { kind, url: redis.url, pids: [redis.pid], backend: undefined };
+      }
+      case "redis-cluster": {
+        const cluster = await this.startCluster();
+        const seed = cluster.nodes[0];
+        if (seed === undefined || cluster.pids.length !== cluster.nodes.length) throw new Error("a Redis Cluster node exited before the run");
+        return { kind, url: `redis://${seed.host}:${seed.port}`, pids: cluster.pids, backend: undefined };
       }
     }
   }
 
   private async startLarder(kind: TargetKind, storeEnv: Record<string, string>): Promise<RunningTarget> {
+    const backend: RedisBackend | undefined =
+      kind === "larder-redis-cluster" ? "cluster" : storeEnv["LARDER_STORE"] === "redis" ? "standalone" : undefined;
     const port = await freePort();
     const child = startChild(kind, process.execPath, [...(this.options.larderNodeArgs ?? []), join(this.options.repoRoot, "bin/larder.js"), "serve", ...this.options.larderArgs], {
       unsetEnv: larderVariables,
@@ -98,7 +124,7 @@ export class Targets {
     });
     this.children.push(child);
     await waitForPort(child, port);
-    return { kind, url: `http://127.0.0.1:${port}`, pid: child.pid, usesRedis: storeEnv["LARDER_STORE"] === "redis" };
+    return { kind, url: `http://127.0.0.1:${port}`, pids: [child.pid], backend };
   }
 
   private async startScript(kind: TargetKind, script: string, config: Record<string, unknown>): Promise<RunningTarget> {
@@ -106,7 +132,7 @@ export class Targets {
     const child = startNodeScript(kind, script, { ...config, port });
     this.children.push(child);
     await waitForPort(child, port);
-    return { kind, url: `http://127.0.0.1:${port}`, pid: child.pid, usesRedis: false };
+    return { kind, url: `http://127.0.0.1:${port}`, pids: [child.pid], backend: undefined };
   }
 
   private startRedis(): Promise<RedisServer> {
@@ -114,10 +140,16 @@ export class Targets {
     return this.redis;
   }
 
+  /** The Redis Cluster, three masters without replicas, shared by Larder and the ioredis baseline. */
+  private startCluster(): Promise<RedisCluster> {
+    this.cluster ??= startRedisCluster({ masters: 3 });
+    return this.cluster;
+  }
+
   /** Writes the values an op reads, through the target's own gRPC API, once per target. */
   private async prime(instance: string, target: RunningTarget, op: Op, valueBytes: number): Promise<void> {
     // Fixed-answer baselines have nothing to prime; the ioredis driver primes Redis itself.
-    if (target.kind !== "larder-memory" && target.kind !== "larder-redis" && target.kind !== "grpc-js-map") return;
+    if (!isLarderTarget(target.kind) && target.kind !== "grpc-js-map") return;
     const key = `${instance}|${op}|${valueBytes}`;
     if (this.primed.has(key)) return;
     const requests = primingRequests(op, valueBytes);

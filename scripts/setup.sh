@@ -14,3 +14,7 @@ fi
 if [ ! -f dist/app/cli.js ] || [ -n "$(find server -name '*.ts' -newer dist/app/cli.js -print -quit)" ]; then
   npx tsc -p tsconfig.build.json
 fi
+# The dashboard's bundle, served at /dashboard.
+if [ ! -f dist/dashboard/index.html ] || [ -n "$(find dashboard -newer dist/dashboard/index.html -print -quit)" ]; then
+  node scripts/build-dashboard.mjs
+fi

@@ -16,6 +16,8 @@ need_command redis-cli redis-tools
 need_command protoc protobuf-compiler
 # The benchmark's smoke test drives its load with h2load.
 need_command h2load nghttp2-client
+# The dashboard suite drives Debian's Chromium with playwright-core.
+need_command chromium chromium
 # Python and Go SDKs: buf's local plugins, then the libraries (from Debian,
 # since neither PyPI nor the Go module proxy is reachable here), which have
 # no command to look for.
@@ -26,6 +28,11 @@ need_command protoc-gen-go protoc-gen-go
 need_command protoc-gen-go-grpc protoc-gen-go-grpc
 for pkg in python3-grpcio python3-protobuf python3-pytest golang-google-grpc-dev \
   golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev; do
+  need_package "$pkg"
+done
+# The package test (test/interop/packages.test.ts) builds the Python SDK's
+# wheel with the system's setuptools and installs it into a venv.
+for pkg in python3-setuptools python3-wheel python3-venv; do
   need_package "$pkg"
 done
 install_missing "npm test"
@@ -100,6 +107,13 @@ if grep -qE -- '--- SKIP' "$report"; then
   echo "Go tests were skipped; every test must run" >&2
   status=1
 fi
+
+step "fault drills, short versions (npm run drills -- --quick)"
+# Each drill breaks something (kills Redis, floods the memory store) and
+# fails the run when a promise Larder makes does not hold.
+drills_out=$(mktemp -d)
+npm run drills --silent -- --quick --out "$drills_out" 2>&1 | tail -4 || status=1
+rm -rf "$drills_out"
 
 step "benchmark smoke test (npm run bench -- --quick)"
 # A few seconds that prove the harness still starts every server and load

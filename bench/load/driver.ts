@@ -1,12 +1,12 @@
 import type { Op } from "../payloads.js";
 
-/** The clients the Node load generator can drive. */
-export type DriverKind = "sdk-grpc" | "ioredis";
+/** The clients the Node load generator can drive: the SDK, ioredis on a redis-server, ioredis' Cluster client. */
+export type DriverKind = "sdk-grpc" | "ioredis" | "ioredis-cluster";
 
 /** The config the bench passes to the Node load generator process. */
 export interface NodeLoadConfig {
   readonly driver: DriverKind;
-  /** `http://127.0.0.1:<port>` for Larder and baselines, `redis://…` for ioredis. */
+  /** `http://127.0.0.1:<port>` for Larder and baselines, `redis://…` for ioredis (for a Cluster, any one node: the client finds the rest). */
   readonly url: string;
   readonly op: Op;
   readonly valueBytes: number;

@@ -29,6 +29,8 @@ async function driverFor(kind: DriverKind): Promise<OpenDriver> {
       return (await import("./drivers.js")).openSdkGrpc;
     case "ioredis":
       return (await import("../baselines/ioredis-direct.js")).openIoredis;
+    case "ioredis-cluster":
+      return (await import("../baselines/ioredis-direct.js")).openIoredisCluster;
   }
 }
 

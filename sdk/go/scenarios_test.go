@@ -35,8 +35,17 @@ type step struct {
 	Lock     string          `json:"lock"`
 	Ms       int             `json:"ms"`
 	Computed *bool           `json:"computed"`
-	Expect   json.RawMessage `json:"expect"`
-	Error    string          `json:"error"`
+	Entries  []struct {
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"`
+		TTL   float64         `json:"ttl"`
+	} `json:"entries"`
+	Args    map[string]string `json:"args"`
+	Body    json.RawMessage   `json:"body"`
+	Command string            `json:"command"`
+	Expect  json.RawMessage   `json:"expect"`
+	Error   string            `json:"error"`
+	Message string            `json:"message"`
 }
 
 type scenario struct {
@@ -46,7 +55,8 @@ type scenario struct {
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
 
-// toSDK turns a scenario value into what a Go caller would pass.
+// toSDK turns a scenario value into what a Go caller would pass:
+// {"$bytes": base64} a []byte, {"$repeat": [text, n]} the text n times.
 func toSDK(raw json.RawMessage) any {
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -56,6 +66,9 @@ func toSDK(raw json.RawMessage) any {
 		if b, ok := m["$bytes"].(string); ok {
 			bytes, _ := base64.StdEncoding.DecodeString(b)
 			return bytes
+		}
+		if r, ok := m["$repeat"].([]any); ok && len(r) == 2 {
+			return strings.Repeat(r[0].(string), int(r[1].(float64)))
 		}
 	}
 	return v
@@ -148,6 +161,34 @@ func run(ctx context.Context, t *testing.T, c *larder.Client, s step, handles ma
 		return map[string]any{"acquired": true}, nil
 	case "unlock":
 		return handles[s.Handle].Unlock(ctx)
+	case "set_many":
+		// SetMany returns no per-entry results, so "created" is not checked here.
+		entries := make([]larder.Entry, len(s.Entries))
+		for i, e := range s.Entries {
+			entries[i] = larder.Entry{Key: e.Key, Value: toSDK(e.Value), TTL: seconds(e.TTL)}
+		}
+		return nil, c.SetMany(ctx, entries)
+	case "run_command":
+		opts := []larder.CommandOption{larder.WithArgs(s.Args)}
+		if s.Body != nil {
+			opts = append(opts, larder.WithBody(toSDK(s.Body)))
+		}
+		res, err := c.RunCommand(ctx, s.Name, opts...)
+		if err != nil {
+			return nil, err
+		}
+		var body any
+		if err := res.JSON(&body); err != nil {
+			return nil, err
+		}
+		return map[string]any{"status": res.Status, "served_from": res.ServedFrom, "fallback": res.Fallback, "body": body}, nil
+	case "command_events":
+		events, err := c.CommandEvents(ctx, s.Command, 0)
+		out := []any{}
+		for _, e := range events {
+			out = append(out, map[string]any{"command": e.Command, "kind": e.Kind, "upstream_status": e.UpstreamStatus})
+		}
+		return out, err
 	case "sleep":
 		time.Sleep(time.Duration(s.Ms) * time.Millisecond)
 		return nil, nil
@@ -192,6 +233,36 @@ func freshNamespace() string {
 	return "go-" + hex.EncodeToString(b)
 }
 
+// startScenarioServer starts a server with the scenario settings
+// (test/scenarios/README.md): a small value limit, and the commands echo
+// (the upstream's POST /echo answers the request body) and down (nothing
+// listens on port 1) in each of namespaces, which must be chosen before the
+// server starts since commands are configured per namespace.
+func startScenarioServer(t *testing.T, kind string, namespaces []string) string {
+	up := startUpstream(t)
+	common := func(m map[string]any) map[string]any {
+		m["allowPrivateNetwork"], m["cacheSeconds"], m["timeoutMs"] = true, 15, 3000
+		return m
+	}
+	commands := map[string]any{
+		"echo": common(map[string]any{"method": "POST", "url": up.URL + "/echo"}),
+		"down": common(map[string]any{"url": "http://127.0.0.1:1/"}),
+	}
+	byNamespace := map[string]any{}
+	for _, ns := range namespaces {
+		byNamespace[ns] = commands
+	}
+	text, err := json.Marshal(map[string]any{"limits": map[string]any{"maxValueBytes": 1024}, "commands": byNamespace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "larder.json")
+	if err := os.WriteFile(path, text, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return startLarder(t, kind, "LARDER_CONFIG="+path)
+}
+
 // TestScenarios runs every shared scenario against a live server on each store.
 func TestScenarios(t *testing.T) {
 	scenarios := loadScenarios(t)
@@ -202,18 +273,24 @@ func TestScenarios(t *testing.T) {
 	sort.Strings(names)
 	for _, kind := range storeKinds {
 		t.Run(kind, func(t *testing.T) {
-			url := startLarder(t, kind)
+			namespaces := map[string]string{}
+			list := []string{}
 			for _, name := range names {
-				sc := scenarios[name]
-				t.Run(name, func(t *testing.T) { runScenario(t, url, sc) })
+				namespaces[name] = freshNamespace()
+				list = append(list, namespaces[name])
+			}
+			url := startScenarioServer(t, kind, list)
+			for _, name := range names {
+				sc, ns := scenarios[name], namespaces[name]
+				t.Run(name, func(t *testing.T) { runScenario(t, url, ns, sc) })
 			}
 		})
 	}
 }
 
-func runScenario(t *testing.T, url string, sc scenario) {
+func runScenario(t *testing.T, url, ns string, sc scenario) {
 	ctx := context.Background()
-	c, err := larder.NewClient(url, larder.WithNamespace(freshNamespace()))
+	c, err := larder.NewClient(url, larder.WithNamespace(ns))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +307,9 @@ func runScenario(t *testing.T, url string, sc scenario) {
 		if s.Error != "" {
 			if code := larder.CodeName(larder.ErrorCode(err)); code != s.Error {
 				t.Fatalf("%s: error %v (%s), want %s", where, err, code, s.Error)
+			}
+			if !strings.Contains(err.Error(), s.Message) {
+				t.Fatalf("%s: error %q does not name %q", where, err, s.Message)
 			}
 			continue
 		}

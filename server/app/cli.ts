@@ -88,6 +88,7 @@ async function serve(workers: string | undefined): Promise<number> {
     drainTimeoutMs: config.drainTimeoutMs,
     metrics: config.metrics,
     commands: config.commands,
+    dashboard: config.dashboard,
     ...(config.tls === undefined ? {} : { tls: config.tls }),
     logger,
   });

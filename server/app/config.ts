@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { ApiKeyConfig, Permission } from "../transport/auth.js";
-import { allPermissions } from "../transport/auth.js";
+import { knownPermissions } from "../transport/auth.js";
 import { CommandConfigError, parseCommands, type CommandsConfig } from "../commands/definitions.js";
 import { defaultLimits, defaultNamespacePolicy, type Limits, type NamespacePolicy } from "../core/limits.js";
 import { isLogLevel, type LogLevel } from "../core/logger.js";
@@ -53,6 +53,8 @@ export interface LarderConfig {
   workers: number;
   /** RunCommand definitions per namespace; see the README's Commands section. Default none. */
   commands: CommandsConfig;
+  /** The web dashboard at /dashboard. Default `{ enabled: true }`. */
+  dashboard: { enabled: boolean };
   /**
    * TLS on the port and the metrics port (`LARDER_TLS_CERT`, `LARDER_TLS_KEY`,
    * `LARDER_TLS_CLIENT_CA`). Default unset: cleartext.
@@ -67,7 +69,7 @@ export class ConfigError extends Error {
 
 const topLevel = [
   "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics", "workers", "commands",
-  "tls", "apiKeysFile",
+  "dashboard", "tls", "apiKeysFile",
 ] as const;
 
 /** The top-level settings of the config file. */
@@ -115,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
     metrics: { enabled: true },
     workers: 1,
     commands: {},
+    dashboard: { enabled: true },
     tls: undefined,
     apiKeysFile: undefined,
     ...(raw as Partial<LarderConfig>),
@@ -202,6 +205,9 @@ function validate(c: LarderConfig): void {
     );
   }
   metrics(c.metrics);
+  dashboard(c.dashboard);
+  // `"dashboard": {}` in the file keeps the default.
+  c.dashboard = { enabled: c.dashboard.enabled ?? true };
   for (const [name, value] of Object.entries(c.limits)) {
     if (!(name in defaultLimits)) throw new ConfigError(`limits.${name}: unknown limit`);
     integer(`limits.${name}`, value, 1, Number.MAX_SAFE_INTEGER);
@@ -231,6 +237,14 @@ function metrics(m: MetricsSettings): void {
   }
 }
 
+function dashboard(d: LarderConfig["dashboard"]): void {
+  if (typeof d !== "object" || d === null || Array.isArray(d)) throw new ConfigError("dashboard: must be an object");
+  for (const name of Object.keys(d)) {
+    if (name !== "enabled") throw new ConfigError(`dashboard.${name}: unknown setting; known: enabled`);
+  }
+  if (d.enabled !== undefined && typeof d.enabled !== "boolean") throw new ConfigError("dashboard.enabled: must be true or false");
+}
+
 function policy(where: string, p: Partial<NamespacePolicy>): void {
   for (const [name, value] of Object.entries(p)) {
     if (!(name in defaultNamespacePolicy)) throw new ConfigError(`${where}.${name}: unknown setting`);
@@ -251,8 +265,8 @@ function apiKey(where: string, k: ApiKeyConfig): void {
     throw new ConfigError(`${where}.namespace: must be a non-empty string`);
   }
   for (const p of k.permissions ?? []) {
-    if (!allPermissions.includes(p as Permission)) {
-      throw new ConfigError(`${where}.permissions: unknown permission "${String(p)}"; known: ${allPermissions.join(", ")}`);
+    if (!knownPermissions.includes(p as Permission)) {
+      throw new ConfigError(`${where}.permissions: unknown permission "${String(p)}"; known: ${knownPermissions.join(", ")}`);
     }
   }
 }

@@ -4,10 +4,11 @@ import { createAuthenticator, type ApiKeyConfig } from "../transport/auth.js";
 import { createCallPipeline } from "../transport/call-pipeline.js";
 import type { CommandsConfig } from "../commands/definitions.js";
 import { createCommandRunner } from "../commands/setup.js";
-import { connectCacheService } from "../transport/connect/routes.js";
+import { connectAdminService, connectCacheService } from "../transport/connect/routes.js";
 import { createConnectUnaryH1 } from "../transport/connect/unary-h1.js";
 import { createGrpcFastPath } from "../transport/grpc/fast-path.js";
 import { Health } from "../gen/grpc/health/v1/health_pb.js";
+import { AdminService } from "../gen/larder/v1/admin_pb.js";
 import { CacheService } from "../gen/larder/v1/cache_pb.js";
 import { withSpecGrpcMessage } from "../transport/grpc/message.js";
 import { createHealth, type HealthMonitor } from "../ops/health.js";
@@ -15,9 +16,12 @@ import { createListener, type DualHandler, type Listener } from "../transport/li
 import { TlsCredentials, type TlsFiles } from "../core/tls.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { createMetrics, type LarderMetrics, type MetricsSettings } from "../core/metrics.js";
+import { createDashboardHandler, type DashboardOptions } from "../ops/dashboard.js";
 import { createOpsHandler, serveMetrics, type MetricsServer } from "../ops/http.js";
 import { createReflection } from "../ops/reflection.js";
+import { AdminServiceHandler } from "../service/admin-service.js";
 import { CacheServiceHandler, type CacheServiceOptions } from "../service/cache-service.js";
+import { StatsSampler } from "../service/stats.js";
 import { defaultLimits } from "../core/limits.js";
 import { instrumentStore } from "../store/instrumented.js";
 import type { Store } from "../store/store.js";
@@ -50,6 +54,8 @@ export interface LarderServerOptions extends CacheServiceOptions {
    * every other request, e.g. to compare the two. Default true.
    */
   connectUnaryFastPath?: boolean;
+  /** The web dashboard at /dashboard. Default `{ enabled: true }`, with the assets `npm run build` made. */
+  dashboard?: DashboardOptions & { enabled?: boolean };
   /**
    * Serve TLS on the port (and on the metrics port): ALPN picks HTTP/2 or
    * HTTP/1.1, cleartext is refused, and the files are re-read when they
@@ -124,17 +130,23 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     logger,
     onChange: (serving) => metrics?.setServing(serving),
   });
-  const reflection = createReflection({ services: [CacheService, Health] });
+  // The dashboard's charts: a copy of the metric totals every few seconds.
+  const stats = metrics === undefined ? undefined : new StatsSampler({ snapshot: () => metrics.snapshot(), buckets: metrics.latencyBuckets });
+  stats?.start();
+  const reflection = createReflection({ services: [CacheService, AdminService, Health] });
   const separateMetrics = metrics !== undefined && metricsSettings.port !== undefined;
   const auth = createAuthenticator({
     apiKeys: options.apiKeys ?? [],
     maxNamespaceBytes: service.limits.maxNamespaceBytes,
   });
   const pipeline = createCallPipeline(auth, logger, metrics);
+  const admin = new AdminServiceHandler({ store, health, authEnabled: auth.enabled, stats, commandRunner });
+  const dashboard = options.dashboard?.enabled === false ? undefined : createDashboardHandler(options.dashboard);
   const maxRequestBytes = options.maxRequestBytes ?? 64 * 1024 * 1024;
   const handler = connectNodeAdapter({
     routes: (router: ConnectRouter) => {
       router.service(CacheService, connectCacheService(service));
+      router.service(AdminService, connectAdminService(admin));
       router.service(Health, health.service);
       reflection.register(router);
     },
@@ -145,6 +157,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
       health,
       metrics: separateMetrics ? undefined : metrics,
       metricsPath: metricsSettings.path ?? "/metrics",
+      dashboard,
     }),
   });
   const host = options.host ?? "0.0.0.0";
@@ -184,6 +197,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
     }
   } catch (err) {
     health.stop();
+    stats?.stop();
     credentials?.close();
     await listener?.close();
     throw err;
@@ -212,6 +226,7 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
         health.beginShutdown();
         await main.close();
         health.stop();
+        stats?.stop();
         credentials?.close();
         await metricsServer?.close();
         await options.store.close();

@@ -87,6 +87,16 @@ export class CommandRunner {
     return result;
   }
 
+  /** The namespace's command definitions, by name. */
+  definitions(ns: string): CommandDefinition[] {
+    return [...(this.options.definitions.get(ns)?.values() ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  /** The identities of a command with a live call within 24 h, most recent first. */
+  states(ns: string, command: string, limit: number): ReturnType<CommandState["listStates"]> {
+    return this.options.state.listStates(ns, command, limit, keepMs);
+  }
+
   /** The namespace's events within 24 h, newest first. */
   events(ns: string, command: string | undefined, limit: number): Promise<CommandEventRecord[]> {
     return this.options.state.listEvents(ns, command, limit, keepMs);
@@ -114,14 +124,14 @@ export class CommandRunner {
     const live = (r: UpstreamResponse): RunResult => ({ response: r, servedFrom: "live", cacheFallback: false, ageMs: 0, url });
     if (response !== undefined && response.status < 400) {
       if (cacheMs !== undefined) {
-        const out = await this.options.state.recordSuccess(ns, id, JSON.stringify(response), keepMs);
+        const out = await this.options.state.recordSuccess(ns, id, JSON.stringify(response), keepMs, response.status);
         if (out.deactivated) await this.event(ns, def.name, response.status, "deactivated");
       }
       return live(response);
     }
     if (cacheMs !== undefined) {
       const status = response?.status ?? 0;
-      const out = await this.options.state.recordFailure(ns, id, keepMs);
+      const out = await this.options.state.recordFailure(ns, id, keepMs, status);
       if (out.activated) {
         this.metrics.commandFallbackActivated(def.name);
         await this.event(ns, def.name, status, "activated");

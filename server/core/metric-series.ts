@@ -61,6 +61,8 @@ export interface SeriesFamily<S> {
    * as many values as the family has labels.
    */
   series(a?: string, b?: string, c?: string, d?: string): S;
+  /** Calls `fn` with every series created so far and its label values, in creation order. */
+  each(fn: (values: readonly string[], series: S) => void): void;
 }
 
 type Labels = Record<string, string>;
@@ -93,7 +95,7 @@ function createFamily<S>(
   if (labelNames.length > 4) throw new Error(`${name}: at most four labels`);
   const root: Node<S> = { next: new Map(), leaf: undefined };
   // Creation order, which is the order prom-client would list them in.
-  const all: { series: S; labels: Labels }[] = [];
+  const all: { series: S; labels: Labels; values: readonly string[] }[] = [];
 
   function step(node: Node<S>, value: string | undefined): Node<S> {
     const key = value ?? "";
@@ -111,7 +113,7 @@ function createFamily<S>(
     const labels: Labels = {};
     labelNames.forEach((label, i) => (labels[label] = given[i] as string));
     const series = make();
-    all.push({ series, labels });
+    all.push({ series, labels, values: given });
     return series;
   }
 
@@ -142,6 +144,9 @@ function createFamily<S>(
       if (labelNames.length > 2) node = step(node, c);
       if (labelNames.length > 3) node = step(node, d);
       return (node.leaf ??= create([a, b, c, d]));
+    },
+    each(fn) {
+      for (const s of all) fn(s.values, s.series);
     },
   };
 }

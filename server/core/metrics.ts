@@ -69,6 +69,34 @@ export interface LarderMetrics extends ServiceMetrics {
   storeCall(store: string, op: string, seconds: number, errorKind?: string): void;
   /** Whether health reports SERVING (1) or not (0). */
   setServing(serving: boolean): void;
+  /**
+   * The running totals of the per-call series, copied, for in-process
+   * readers (the admin statistics) that must not parse the exposition.
+   */
+  snapshot(): MetricsSnapshot;
+  /** The upper bounds (seconds) of the latency histograms' buckets that {@link snapshot} copies. */
+  readonly latencyBuckets: readonly number[];
+}
+
+/** A histogram's running totals: per-bucket counts (not cumulative; above the last bound only in `count`) and count. */
+export interface HistogramTotals {
+  readonly counts: readonly number[];
+  readonly count: number;
+}
+
+/** The running totals of {@link LarderMetrics.snapshot}, keyed as in each field's comment. */
+export interface MetricsSnapshot {
+  /** `service/method` → calls and calls that did not end ok (canceled and not_found count as ok here). */
+  readonly rpcCalls: ReadonlyMap<string, { readonly total: number; readonly errors: number }>;
+  /** `service/method` → latency histogram. */
+  readonly rpcLatency: ReadonlyMap<string, HistogramTotals>;
+  /** Keys found and not found by Get and GetMany. */
+  readonly hits: number;
+  readonly misses: number;
+  /** Store op → round-trip histogram. */
+  readonly storeLatency: ReadonlyMap<string, HistogramTotals>;
+  /** Store op → failed calls. */
+  readonly storeErrors: ReadonlyMap<string, number>;
 }
 
 /** The fields of a GetResponse or GetManyResponse that hit/miss counts read; absent means false. */
@@ -145,6 +173,8 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     help: "1 while health reports SERVING (store reachable, not shutting down), else 0.",
     registers,
   });
+  // The store error counter is prom-client's; this tally is what snapshot() reads.
+  const storeErrorTotals = new Map<string, number>();
   const lockGrants = new Counter({ name: "larder_lock_grants_total", help: "Locks granted.", registers });
   const lockWaits = new Counter({
     name: "larder_lock_waits_total",
@@ -196,7 +226,10 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     },
     storeCall(store, op, seconds, errorKind) {
       storeSeconds.series(store, op).observe(seconds);
-      if (errorKind !== undefined) storeErrors.inc({ store, op, kind: errorKind });
+      if (errorKind !== undefined) {
+        storeErrors.inc({ store, op, kind: errorKind });
+        storeErrorTotals.set(op, (storeErrorTotals.get(op) ?? 0) + 1);
+      }
     },
     setServing(up) {
       serving.set(up ? 1 : 0);
@@ -217,8 +250,37 @@ export function createMetrics(options: MetricsOptions = {}): LarderMetrics {
     commandServed(command, source) {
       commands.inc({ command, source });
     },
+    latencyBuckets,
+    snapshot() {
+      const rpcCalls = new Map<string, { total: number; errors: number }>();
+      rpcTotal.each(([service, method, , code], s) => {
+        const key = `${service}/${method}`;
+        const t = rpcCalls.get(key) ?? { total: 0, errors: 0 };
+        t.total += s.value;
+        if (!okCodes.has(code ?? "")) t.errors += s.value;
+        rpcCalls.set(key, t);
+      });
+      const rpcLatency = new Map<string, HistogramTotals>();
+      rpcSeconds.each(([service, method], s) => rpcLatency.set(`${service}/${method}`, { counts: Array.from(s.counts), count: s.count }));
+      // Several stores (kinds) in one server do not happen; ops are summed over them all the same.
+      const storeLatency = new Map<string, HistogramTotals>();
+      storeSeconds.each(([, op], s) => {
+        const prev = storeLatency.get(op ?? "");
+        const counts = Array.from(s.counts);
+        if (prev !== undefined) prev.counts.forEach((c, i) => (counts[i] = (counts[i] ?? 0) + c));
+        storeLatency.set(op ?? "", { counts, count: s.count + (prev?.count ?? 0) });
+      });
+      let hitTotal = 0;
+      let missTotal = 0;
+      hits.each((_, s) => (hitTotal += s.value));
+      misses.each((_, s) => (missTotal += s.value));
+      return { rpcCalls, rpcLatency, hits: hitTotal, misses: missTotal, storeLatency, storeErrors: new Map(storeErrorTotals) };
+    },
   };
 }
+
+// A miss is a normal answer and a client going away is not a server error.
+const okCodes = new Set(["ok", "canceled", "not_found"]);
 
 /** Service metrics that record nothing, for servers without metrics. */
 export const noopServiceMetrics: ServiceMetrics = {

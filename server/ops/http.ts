@@ -3,6 +3,7 @@ import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { ServerTlsContext } from "../core/tls.js";
 import type { LarderMetrics } from "../core/metrics.js";
+import type { DashboardHandler, DashboardRequest } from "./dashboard.js";
 
 /** The plain-HTTP health paths: what probes (Kubernetes, Docker HEALTHCHECK) ask. */
 export const healthPaths = {
@@ -20,13 +21,15 @@ export interface OpsHandlerOptions {
   metrics?: LarderMetrics | undefined;
   /** Where metrics are served. Default "/metrics". */
   metricsPath?: string;
+  /** Serves /dashboard; default none (404). */
+  dashboard?: DashboardHandler | undefined;
 }
 
 /**
  * A plain-HTTP handler for either protocol. Typed by the little it reads, so
  * that it fits both Node's handlers and the Connect adapter's fallback.
  */
-export type OpsHandler = (req: { readonly url?: string | undefined; readonly method?: string | undefined }, res: object) => void;
+export type OpsHandler = (req: DashboardRequest, res: object) => void;
 
 /** The subset of both response APIs (HTTP/1.1 and HTTP/2 compat) used here. */
 interface PlainResponse {
@@ -37,13 +40,14 @@ interface PlainResponse {
 /**
  * Answers the plain-HTTP paths next to the RPCs, over HTTP/1.1 and HTTP/2:
  * `/healthz` (liveness: 200 while the process runs), `/readyz` (readiness:
- * 200 while SERVING, else 503), metrics, and 404 for anything else. Mounted
+ * 200 while SERVING, else 503), metrics, the dashboard, and 404 for anything else. Mounted
  * as the Connect adapter's fallback, so RPC paths never reach it.
  */
 export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
   const metricsPath = options.metricsPath ?? "/metrics";
   const { health, metrics } = options;
   return (req, res) => {
+    if (options.dashboard?.(req, res) === true) return;
     const out = res as unknown as PlainResponse;
     const path = (req.url ?? "").split("?", 1)[0];
     const known = path === healthPaths.liveness || path === healthPaths.readiness || (metrics !== undefined && path === metricsPath);

@@ -30,6 +30,18 @@ export interface CommandEventRecord {
   readonly kind: "activated" | "deactivated";
 }
 
+/** One cache identity's state, as the dashboard lists it. */
+export interface CommandIdentityRecord {
+  readonly id: string;
+  readonly fallback: boolean;
+  /** The status of the last live upstream call; 0 for a timeout or connection failure. */
+  readonly lastStatus: number;
+  /** Store-clock ms when the kept response was stored; undefined when none is kept. */
+  readonly storedAt: number | undefined;
+  /** Store-clock ms of the last live call. */
+  readonly updatedAt: number;
+}
+
 /** Where a single-flight run stands, seen by a follower. */
 export type FlightState =
   | { readonly state: "done"; readonly outcome: string }
@@ -48,13 +60,15 @@ export interface CommandState {
   decide(ns: string, id: string, freshMs: number, keepMs: number): Promise<CommandDecision>;
 
   /**
-   * Records a live 2xx–3xx: stores `response` (kept `keepMs`) and leaves
-   * fallback mode. `deactivated` is true when fallback mode was on.
+   * Records a live 2xx–3xx with its `status`: stores `response` (kept
+   * `keepMs`) and leaves fallback mode. `deactivated` is true when fallback
+   * mode was on.
    */
-  recordSuccess(ns: string, id: string, response: string, keepMs: number): Promise<{ deactivated: boolean; now: number }>;
+  recordSuccess(ns: string, id: string, response: string, keepMs: number, status: number): Promise<{ deactivated: boolean; now: number }>;
 
   /**
-   * Records a live failure: turns fallback mode on (`activated` when it was
+   * Records a live failure with its upstream `status` (0: timeout or
+   * connection failure): turns fallback mode on (`activated` when it was
    * off, which restarts the run counter) and returns the latest response
    * stored within `keepMs`, if any.
    */
@@ -62,7 +76,15 @@ export interface CommandState {
     ns: string,
     id: string,
     keepMs: number,
+    status: number,
   ): Promise<{ activated: boolean; entry: StoredCommandResponse | undefined; now: number }>;
+
+  /**
+   * The identities of one command (ids start with `<command>:`) with a live
+   * call recorded within `keepMs`, most recent first, at most `limit`, and
+   * the store's clock.
+   */
+  listStates(ns: string, command: string, limit: number, keepMs: number): Promise<{ states: CommandIdentityRecord[]; now: number }>;
 
   /** Appends an event to the namespace log, dropping events older than `keepMs`. */
   addEvent(ns: string, event: Omit<CommandEventRecord, "time">, keepMs: number): Promise<CommandEventRecord>;

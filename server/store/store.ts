@@ -91,6 +91,13 @@ export interface Store {
    */
   watchLocks(ns: string, onRelease: (name: string) => void): Promise<() => void>;
 
+  /**
+   * The namespaces that hold entries, with their entry counts, for the
+   * dashboard. Looks at no more than `maxScan` backend keys: past that,
+   * counts are extrapolated and `approximate` is set.
+   */
+  sampleNamespaces(maxScan: number): Promise<NamespaceSample>;
+
   /** Resolves when the backend answers; throws an `unavailable` LarderError otherwise. */
   ping(): Promise<void>;
 
@@ -230,6 +237,14 @@ export type ExtendOutcome =
   | { readonly status: "missing" }
   | { readonly status: "extended"; readonly expiresAt: number | undefined }
   | { readonly status: "exceedsMax"; readonly remainingMs: number };
+
+/** What {@link Store.sampleNamespaces} found. */
+export interface NamespaceSample {
+  /** Namespace → entries (expired ones not yet swept may count). */
+  readonly counts: ReadonlyMap<string, number>;
+  /** True when the backend held more keys than were looked at. */
+  readonly approximate: boolean;
+}
 
 /** One page of a key listing. */
 export interface KeysPage {

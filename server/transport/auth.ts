@@ -4,10 +4,16 @@ import { invalidArgument, limitExceeded, LarderError } from "../core/errors.js";
 import { describeBytes } from "../core/limits.js";
 
 /** What an API key may do. */
-export type Permission = "read" | "write" | "lock" | "run";
+export type Permission = "read" | "write" | "lock" | "run" | "admin";
 
-/** Every permission, granted when a key lists none and when auth is off. */
+/**
+ * The data permissions, granted when a key lists none. `admin` is not among
+ * them: it sees server-wide figures, so a key gets it only by listing it.
+ */
 export const allPermissions: readonly Permission[] = ["read", "write", "lock", "run"];
+
+/** Every permission a key may list; all of them are granted when auth is off. */
+export const knownPermissions: readonly Permission[] = [...allPermissions, "admin"];
 
 /** Who is calling: the namespace the call acts in, and what it may do. */
 export interface Caller {
@@ -71,6 +77,10 @@ const rpcPermission: Record<string, Permission> = {
   ListLocks: "lock",
   RunCommand: "run",
   ListCommandEvents: "run",
+  // larder.v1.AdminService
+  ListNamespaces: "admin",
+  GetStats: "admin",
+  ListCommandStates: "admin",
 };
 
 /**
@@ -105,7 +115,7 @@ export function createAuthenticator(options: AuthenticatorOptions = {}): Authent
       permissions: new Set(key.permissions ?? allPermissions),
     });
   }
-  const everything = new Set(allPermissions);
+  const everything = new Set(knownPermissions);
   const enabled = keys.size > 0;
 
   return {

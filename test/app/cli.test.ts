@@ -93,8 +93,9 @@ describe("larder serve (REDIS_URL)", () => {
     const keys = await run("redis-cli", ["-p", String(redis.port), "--scan", "--pattern", "*greeting"]);
     const redisKey = keys.stdout.trim();
     expect(redisKey).toMatch(/default.*greeting$/);
-    const raw = await run("redis-cli", ["-p", String(redis.port), "HGET", redisKey, "v"]);
-    expect(raw.stdout.trim()).toBe('"Hello!"');
+    // The entry's header line, then the value as it was written.
+    const raw = await run("redis-cli", ["-p", String(redis.port), "GET", redisKey]);
+    expect(raw.stdout.trim().split("\n")[1]).toBe('"Hello!"');
     const ttl = await run("redis-cli", ["-p", String(redis.port), "PTTL", redisKey]);
     expect(Number(ttl.stdout.trim())).toBeGreaterThan(3_590_000);
     expect(await stop(proc)).toBe(0);

@@ -33,6 +33,7 @@ describe("the npm package", () => {
   it("holds the built server and its command, and no tests, sources or SDKs", () => {
     expect(files).toContain("dist/app/cli.js");
     expect(files).toContain("dist/index.js");
+    expect(files).toContain("dist/dashboard/index.html");
     expect(files).toContain("bin/larder.js");
     expect(files).toContain("package.json");
     const stray = files.filter(
@@ -81,6 +82,8 @@ describe("the npm package", () => {
         created: true,
       });
       expect(JSON.parse((await post("Get", '{"key":"greeting"}')).stdout)).toMatchObject({ found: true, value: { json: '"Hello!"' } });
+      const dashboard = await run("curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", `${url}/dashboard/`]);
+      expect(dashboard.stdout).toBe("200");
     });
   });
 });

@@ -45,6 +45,8 @@ export interface RedisClusterNode {
 export interface RedisCluster {
   /** Every node, masters and replicas, as created. */
   readonly nodes: readonly RedisClusterNode[];
+  /** The process ids of the nodes still running (the bench counts their CPU). */
+  readonly pids: readonly number[];
   /** Ends one node at once (SIGKILL), as a crash would, and waits until it has exited. */
   kill(port: number): Promise<void>;
   /** Kills every node and removes the temp dir with their nodes.conf files. */
@@ -103,6 +105,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     }
     return {
       nodes,
+      get pids() {
+        return procs.flatMap((p) => (p.pid === undefined ? [] : [p.pid]));
+      },
       kill: async (port) => {
         const proc = procs.find((p) => p.port === port);
         if (proc === undefined) throw new Error(`no cluster node on port ${port}`);

@@ -52,6 +52,7 @@ describe("reflection: buf curl without proto files", () => {
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
+      "larder.v1.AdminService",
       "larder.v1.CacheService",
     ]);
     // A stream that the client half-closes counts as ok, not canceled.
@@ -181,6 +182,7 @@ describe.each(transports)("reflection v1 over %s", (_name, transport) => {
   it("finds every kind of symbol", async () => {
     const cases: [string, string][] = [
       ["larder.v1.CacheService", "larder/v1/cache.proto"],
+      ["larder.v1.AdminService.GetStats", "larder/v1/admin.proto"],
       ["larder.v1.CacheService.Increment", "larder/v1/cache.proto"],
       ["larder.v1.SetRequest", "larder/v1/cache.proto"],
       ["larder.v1.SetRequest.key", "larder/v1/cache.proto"],

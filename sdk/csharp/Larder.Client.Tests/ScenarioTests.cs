@@ -8,25 +8,28 @@ namespace Larder.Client.Tests;
 /// test/scenarios/*.json (see the README there), which the TypeScript, Python
 /// and Go SDKs run too, so that a scenario added once runs in every language.
 /// </summary>
-public abstract class ScenarioTests(LarderFixture server)
+public abstract class ScenarioTests(ScenarioFixture server)
 {
     /// <summary>Every scenario file, by name.</summary>
     public static TheoryData<string> Files()
     {
         var data = new TheoryData<string>();
-        foreach (var path in Directory.GetFiles(Path.Combine(Repo.Root, "test", "scenarios"), "*.json").Order(StringComparer.Ordinal))
+        foreach (var name in ScenarioFiles.Names())
         {
-            data.Add(Path.GetFileNameWithoutExtension(path));
+            data.Add(name);
         }
         return data;
     }
+
+    [Fact]
+    public void Every_scenario_file_is_found() => Assert.True(ScenarioFiles.Names().Count() >= 11, $"too few scenario files in {ScenarioFiles.Dir}");
 
     [Theory]
     [MemberData(nameof(Files))]
     public async Task Scenario(string file)
     {
-        var scenario = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(Repo.Root, "test", "scenarios", file + ".json")))!;
-        using var cache = server.NewCache();
+        var scenario = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(ScenarioFiles.Dir, file + ".json")))!;
+        using var cache = server.NewCache(server.NamespaceOf(file));
         var handles = new Dictionary<string, LarderLock>();
         try
         {
@@ -39,7 +42,9 @@ public abstract class ScenarioTests(LarderFixture server)
                 if (error is not null)
                 {
                     var ex = await Assert.ThrowsAnyAsync<LarderException>(() => Run(cache, step, handles));
-                    Assert.True(error == ex.CodeName, $"{where}: {ex.CodeName}, want {error}");
+                    Assert.True(error == ex.CodeName, $"{where}: {ex.CodeName} ({ex.Message}), want {error}");
+                    var message = (string?)step["message"] ?? "";
+                    Assert.True(ex.Message.Contains(message, StringComparison.Ordinal), $"{where}: \"{ex.Message}\" does not name {message}");
                     continue;
                 }
                 var got = await Run(cache, step, handles);
@@ -65,6 +70,20 @@ public abstract class ScenarioTests(LarderFixture server)
 
     private static JsonNode Bytes(byte[] b) => new JsonObject { ["$bytes"] = Convert.ToBase64String(b) };
 
+    /// <summary>A scenario value as C# writes it: bytes as byte[], {"$repeat": [text, n]} as a string, else a JsonNode.</summary>
+    private static object? ToSdk(JsonNode? value)
+    {
+        if (IsBytes(value))
+        {
+            return Convert.FromBase64String((string)value!["$bytes"]!);
+        }
+        if (value is JsonObject o && o.Count == 1 && o["$repeat"] is JsonArray r)
+        {
+            return string.Concat(Enumerable.Repeat((string)r[0]!, (int)r[1]!));
+        }
+        return value?.DeepClone();
+    }
+
     private static TimeSpan? Seconds(JsonNode? n) => n is null ? null : TimeSpan.FromSeconds((double)n);
 
     private static async Task<JsonNode?> Run(LarderCache cache, JsonNode step, Dictionary<string, LarderLock> handles)
@@ -75,16 +94,53 @@ public abstract class ScenarioTests(LarderFixture server)
         {
             case "set":
             {
-                var value = step["value"];
                 var guard = step["lock"] is null ? null : handles[(string)step["lock"]!];
-                if (IsBytes(value))
+                switch (ToSdk(step["value"]))
                 {
-                    var bytes = Convert.FromBase64String((string)value!["$bytes"]!);
-                    return guard is null ? await cache.Set(key, bytes, ttl) : await cache.Set(key, bytes, ttl, guard);
+                    case byte[] bytes:
+                        return guard is null ? await cache.Set(key, bytes, ttl) : await cache.Set(key, bytes, ttl, guard);
+                    case string text:
+                        return guard is null ? await cache.Set(key, text, ttl) : await cache.Set(key, text, ttl, guard);
+                    case var node:
+                        var json = (JsonNode?)node;
+                        return guard is null ? await cache.Set(key, json, ttl) : await cache.Set(key, json, ttl, guard);
                 }
-                var copy = value?.DeepClone();
-                return guard is null ? await cache.Set(key, copy, ttl) : await cache.Set(key, copy, ttl, guard);
             }
+            case "set_many":
+            {
+                var items = step["entries"]!.AsArray().Select(e => new SetManyItem((string)e!["key"]!, ToSdk(e["value"])) { Ttl = Seconds(e["ttl"]) }).ToList();
+                var results = await cache.SetMany(items);
+                Assert.Equal(items.Select(i => i.Key), results.Select(r => r.Key));
+                // C#'s SetMany reports per entry whether it created the key, so "created" is checked here.
+                if (step["created"] is JsonArray created)
+                {
+                    Assert.Equal(created.Select(c => (bool)c!), results.Select(r => r.Created));
+                }
+                return null;
+            }
+            case "run_command":
+            {
+                var options = new RunCommandOptions { Body = step["body"]?.DeepClone() };
+                foreach (var (name, value) in step["args"]?.AsObject() ?? [])
+                {
+                    options.Args[name] = (string)value!;
+                }
+                var res = await cache.RunCommand((string)step["name"]!, options);
+                return new JsonObject
+                {
+                    ["status"] = res.Status,
+                    ["served_from"] = res.ServedFrom.ToString().ToLowerInvariant(),
+                    ["fallback"] = res.Fallback,
+                    ["body"] = res.ReadJson<JsonNode>(),
+                };
+            }
+            case "command_events":
+                return new JsonArray((await cache.CommandEvents((string?)step["command"])).Select(e => (JsonNode?)new JsonObject
+                {
+                    ["command"] = e.Command,
+                    ["kind"] = e.Activated ? "activated" : "deactivated",
+                    ["upstream_status"] = e.UpstreamStatus,
+                }).ToArray());
             case "get":
                 return IsBytes(step["expect"]) && await cache.Get<byte[]>(key) is { } b ? Bytes(b) : await cache.Get<JsonNode>(key);
             case "has":
@@ -142,8 +198,8 @@ public abstract class ScenarioTests(LarderFixture server)
     }
 }
 
-[Collection(MemoryServerDefinition.Name)]
-public sealed class MemoryScenarioTests(MemoryFixture server) : ScenarioTests(server);
+/// <summary>The scenarios on the memory store.</summary>
+public sealed class MemoryScenarioTests(MemoryScenarioFixture server) : ScenarioTests(server), IClassFixture<MemoryScenarioFixture>;
 
-[Collection(RedisServerDefinition.Name)]
-public sealed class RedisScenarioTests(RedisFixture server) : ScenarioTests(server);
+/// <summary>The scenarios on the Redis store.</summary>
+public sealed class RedisScenarioTests(RedisScenarioFixture server) : ScenarioTests(server), IClassFixture<RedisScenarioFixture>;

@@ -1,10 +1,12 @@
 """The Python runner of the language-neutral SDK scenarios in
-test/scenarios/*.json, for the sync and the async client, on both stores."""
+test/scenarios/*.json, for the sync and the async client, on both stores,
+against servers with the scenario settings of test/scenarios/README.md."""
 
 import asyncio
 import base64
 import inspect
 import json
+import os
 import time
 from pathlib import Path
 
@@ -12,15 +14,49 @@ import pytest
 
 import larder
 
-from conftest import REPO
+from conftest import REPO, Servers
 
 SCENARIOS = sorted((REPO / "test" / "scenarios").glob("*.json"))
+CLIENTS = ("sync", "async")
+# Commands are configured per namespace, so every scenario's namespace (one
+# per client) is chosen before the servers start.
+_RUN = os.urandom(4).hex()
+NAMESPACES = {(p.stem, client): f"py-scenario-{client}-{p.stem}-{_RUN}" for p in SCENARIOS for client in CLIENTS}
+
+
+def scenario_config(upstream_url: str) -> dict:
+    """The scenario server's settings: a small value limit, and the commands
+    echo (the upstream's POST /echo answers the request body) and down
+    (nothing listens on port 1) in every scenario namespace."""
+    common = {"allowPrivateNetwork": True, "cacheSeconds": 15, "timeoutMs": 3000}
+    commands = {
+        "echo": {**common, "method": "POST", "url": f"{upstream_url}/echo"},
+        "down": {**common, "url": "http://127.0.0.1:1/"},
+    }
+    return {"limits": {"maxValueBytes": 1024}, "commands": {ns: commands for ns in NAMESPACES.values()}}
+
+
+@pytest.fixture(scope="module", params=["memory", "redis"])
+def scenario_url(request, upstream, tmp_path_factory):
+    """A live server with the scenario settings, once per store kind."""
+    config = tmp_path_factory.mktemp("scenario-config") / "larder.json"
+    config.write_text(json.dumps(scenario_config(upstream.url)))
+    servers = Servers()
+    try:
+        redis_url = servers.start_redis() if request.param == "redis" else None
+        yield servers.start_larder(redis_url, {"LARDER_CONFIG": str(config)})
+    finally:
+        servers.stop()
 
 
 def to_sdk(value):
-    """The SDK's form of a scenario value: {"$bytes": base64} → bytes."""
+    """The SDK's form of a scenario value: {"$bytes": base64} → bytes,
+    {"$repeat": [text, n]} → the text n times."""
     if isinstance(value, dict) and set(value) == {"$bytes"}:
         return base64.b64decode(value["$bytes"])
+    if isinstance(value, dict) and set(value) == {"$repeat"}:
+        text, times = value["$repeat"]
+        return text * times
     return value
 
 
@@ -87,6 +123,16 @@ def run_step(cache, step, handles):
         return {"acquired": True}
     if op == "unlock":
         return handles[step["handle"]].release()
+    if op == "set_many":
+        # The wrapper returns nothing per entry, so "created" is not checked here.
+        cache.set_many([(e["key"], to_sdk(e["value"]), e.get("ttl")) for e in step["entries"]])
+        return None
+    if op == "run_command":
+        res = cache.run_command(step["name"], args=step.get("args"), body=step.get("body"))
+        return {"status": res.status, "served_from": res.served_from, "fallback": res.fallback, "body": res.json()}
+    if op == "command_events":
+        return [{"command": e.command, "kind": e.kind, "upstream_status": e.upstream_status}
+                for e in cache.command_events(step.get("command"))]
     if op == "sleep":
         time.sleep(step["ms"] / 1000)
         return None
@@ -101,7 +147,8 @@ def run_scenario(cache, scenario):
             if "error" in step:
                 with pytest.raises(larder.LarderError) as caught:
                     run_step(cache, step, handles)
-                assert caught.value.code == step["error"], where
+                assert caught.value.code == step["error"], f"{where}: {caught.value}"
+                assert step.get("message", "") in caught.value.message, f"{where}: {caught.value}"
             else:
                 got = run_step(cache, step, handles)
                 if step["op"] != "sleep":
@@ -115,16 +162,16 @@ def run_scenario(cache, scenario):
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario_sync(path: Path, larder_url: str, namespace: str):
-    with larder.Cache(url=larder_url, namespace=namespace) as cache:
+def test_scenario_sync(path: Path, scenario_url: str):
+    with larder.Cache(url=scenario_url, namespace=NAMESPACES[(path.stem, "sync")]) as cache:
         run_scenario(cache, json.loads(path.read_text()))
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
-def test_scenario_async(path: Path, larder_url: str, namespace: str):
+def test_scenario_async(path: Path, scenario_url: str):
     loop = asyncio.new_event_loop()
     try:
-        cache = loop.run_until_complete(_open_async(larder_url, namespace))
+        cache = loop.run_until_complete(_open_async(scenario_url, NAMESPACES[(path.stem, "async")]))
         try:
             run_scenario(Blocking(cache, loop), json.loads(path.read_text()))
         finally:
@@ -139,4 +186,4 @@ async def _open_async(url, namespace):
 
 
 def test_scenarios_exist():
-    assert len(SCENARIOS) >= 9
+    assert len(SCENARIOS) >= 11

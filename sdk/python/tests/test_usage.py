@@ -30,11 +30,15 @@ def test_async_with_lock_and_await_lock(larder_url, namespace):
                 with pytest.raises(larder.LockNotAcquired):
                     await cache.lock("job")
                 assert await cache.set("out", {"by": lock.fencing_token}, lock=lock)
+                token = lock.fencing_token
             handle = await cache.lock("job")
+            assert handle.fencing_token > token
             assert await handle.release() is True
-            return await cache.get("out")
+            return token, await cache.get("out")
 
-    assert asyncio.run(main()) == {"by": 1}
+    token, out = asyncio.run(main())
+    assert token >= 1
+    assert out == {"by": token}
 
 
 def test_get_or_set_computes_once_for_concurrent_callers(larder_url, namespace):

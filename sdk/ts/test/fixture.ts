@@ -17,8 +17,8 @@ export interface SdkServers {
 }
 
 /**
- * Registers beforeAll/afterAll hooks that start a server without auth and
- * one with an API key on the same store (and, for Redis, a redis-server of
+ * Registers beforeAll/afterAll hooks that start a server without auth (and
+ * with read tracking) and one with an API key on the same store (and, for Redis, a redis-server of
  * the suite's own).
  */
 export function useSdkServers(kind: StoreKind): SdkServers {
@@ -30,7 +30,8 @@ export function useSdkServers(kind: StoreKind): SdkServers {
   beforeAll(async () => {
     if (kind === "redis") redis = await startRedis();
     const apiKeys = [{ sha256: hashApiKey("secret-key"), namespace: "keyed" }];
-    server = await startLarder(makeStore(kind, redis?.url));
+    // Reads are tracked, so that last-read times reach the SDK's entries.
+    server = await startLarder(makeStore(kind, redis?.url), { ttlPolicy: { trackReads: true } });
     authServer = await startLarder(makeStore(kind, redis?.url), { apiKeys });
   }, 30_000);
 

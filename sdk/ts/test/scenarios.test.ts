@@ -1,7 +1,9 @@
 // The TypeScript runner of the language-neutral SDK scenarios in
-// test/scenarios/*.json (see the README there); the Python and Go SDKs run
-// the same files, so the SDKs cannot drift apart unnoticed.
+// test/scenarios/*.json (see the README there); the C#, Python and Go SDKs
+// run the same files, so the SDKs cannot drift apart unnoticed.
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,8 +29,14 @@ interface Step {
   lock?: string;
   ms?: number;
   computed?: boolean;
+  entries?: { key: string; value: unknown; ttl?: number }[];
+  created?: boolean[];
+  args?: Record<string, string>;
+  body?: unknown;
+  command?: string;
   expect?: unknown;
   error?: string;
+  message?: string;
 }
 
 interface Scenario {
@@ -52,7 +60,42 @@ function toWire(value: unknown): unknown {
   if (value !== null && typeof value === "object" && "$bytes" in value) {
     return new Uint8Array(Buffer.from(String((value as { $bytes: string }).$bytes), "base64"));
   }
+  if (value !== null && typeof value === "object" && "$repeat" in value) {
+    const [text, times] = (value as { $repeat: [string, number] }).$repeat;
+    return text.repeat(times);
+  }
   return value;
+}
+
+/**
+ * The scenario server's settings (test/scenarios/README.md): a small value
+ * limit, and the commands `echo` and `down` in each of `namespaces`.
+ */
+function scenarioConfig(upstream: string, namespaces: readonly string[]) {
+  const common = { allowPrivateNetwork: true, cacheSeconds: 15, timeoutMs: 3000 };
+  const commands = {
+    echo: { ...common, method: "POST", url: `${upstream}/echo` },
+    // Nothing listens on port 1, so every run is a connection failure.
+    down: { ...common, url: "http://127.0.0.1:1/" },
+  };
+  return {
+    limits: { maxValueBytes: 1024 },
+    commands: Object.fromEntries(namespaces.map((ns) => [ns, commands])),
+  };
+}
+
+/** The scenario commands' upstream: answers every request with its own body. */
+async function startEchoUpstream(): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      res.writeHead(200, { "content-type": req.headers["content-type"] ?? "application/octet-stream" });
+      res.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
 }
 
 /** Runs one step and returns what is compared with `expect`. */
@@ -108,6 +151,28 @@ async function run(cache: Cache, step: Step, handles: Map<string, LockHandle>): 
     }
     case "unlock":
       return handle(step.handle).release();
+    case "set_many":
+      // The TypeScript wrapper returns nothing per entry, so `created` is not checked here.
+      await cache.setMany(
+        (step.entries ?? []).map((e) => ({ key: e.key, value: toWire(e.value), ...(e.ttl === undefined ? {} : { ttl: e.ttl }) })),
+      );
+      return null;
+    case "run_command": {
+      const res = await cache.runCommand(step.name ?? "", {
+        ...(step.args === undefined ? {} : { args: step.args }),
+        ...(step.body === undefined ? {} : { body: step.body }),
+      });
+      // The body is parsed only for a JSON content type; the echo keeps the
+      // request's, so a JSON text may arrive as a string.
+      const body = typeof res.body === "string" ? (JSON.parse(res.body) as unknown) : res.body;
+      return { status: res.status, served_from: res.servedFrom, fallback: res.fallback, body };
+    }
+    case "command_events":
+      return (await cache.commandEvents(step.command)).map((e) => ({
+        command: e.command,
+        kind: e.kind,
+        upstream_status: e.upstreamStatus,
+      }));
     case "sleep":
       await sleep(step.ms ?? 0);
       return undefined;
@@ -119,20 +184,28 @@ async function run(cache: Cache, step: Step, handles: Map<string, LockHandle>): 
 describe.each(storeKinds)("SDK scenarios, TypeScript [%s store]", (kind) => {
   let server: LarderServer | undefined;
   let redis: RedisServer | undefined;
+  let upstream: Server | undefined;
+  // Commands are configured per namespace, so each scenario's is chosen
+  // before the server starts.
+  const namespaces = new Map(scenarios.map(([file]) => [file, freshNamespace("scenario")]));
 
   beforeAll(async () => {
     if (kind === "redis") redis = await startRedis();
-    server = await startLarder(makeStore(kind, redis?.url));
+    const echo = await startEchoUpstream();
+    upstream = echo.server;
+    server = await startLarder(makeStore(kind, redis?.url), scenarioConfig(echo.url, [...namespaces.values()]));
   }, 30_000);
 
   afterAll(async () => {
     await server?.close();
     await redis?.stop();
+    upstream?.closeAllConnections();
+    await new Promise((r) => upstream?.close(r) ?? r(undefined));
   });
 
-  it.each(scenarios)("%s", async (_file, scenario) => {
+  it.each(scenarios)("%s", async (file, scenario) => {
     if (server === undefined) throw new Error("server not started");
-    const cache = createCache({ url: server.url, namespace: freshNamespace("scenario") });
+    const cache = createCache({ url: server.url, namespace: namespaces.get(file) ?? "" });
     const handles = new Map<string, LockHandle>();
     try {
       for (const [i, step] of scenario.steps.entries()) {
@@ -144,6 +217,7 @@ describe.each(storeKinds)("SDK scenarios, TypeScript [%s store]", (kind) => {
           );
           expect(err, `${where} should fail with ${step.error}`).toBeInstanceOf(LarderError);
           expect((err as LarderError).codeName, where).toBe(step.error);
+          if (step.message !== undefined) expect((err as LarderError).message, where).toContain(step.message);
         } else {
           const got = await run(cache, step, handles);
           if (step.op !== "sleep") expect(got, where).toEqual(step.expect);

@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto";
-import type { CommandDecision, CommandEventRecord, CommandState, FlightState, StoredCommandResponse } from "../command-state.js";
+import type { CommandDecision, CommandEventRecord, CommandIdentityRecord, CommandState, FlightState, StoredCommandResponse } from "../command-state.js";
 
 interface IdentityState {
   entry: StoredCommandResponse | undefined;
   fallback: boolean;
   runs: number;
+  /** The last live call's status and time; undefined before the first. */
+  last: { status: number; at: number } | undefined;
 }
 
 /** Every how many runs in fallback mode one goes live. */
@@ -24,7 +26,7 @@ export function createMemoryCommandState(now: () => number = Date.now): CommandS
   const k = (ns: string, id: string): string => `${ns}\u0000${id}`;
   const state = (ns: string, id: string): IdentityState => {
     let s = states.get(k(ns, id));
-    if (s === undefined) states.set(k(ns, id), (s = { entry: undefined, fallback: false, runs: 0 }));
+    if (s === undefined) states.set(k(ns, id), (s = { entry: undefined, fallback: false, runs: 0, last: undefined }));
     return s;
   };
   // Identities whose response is past keeping and that are not in fallback
@@ -51,23 +53,36 @@ export function createMemoryCommandState(now: () => number = Date.now): CommandS
       if (entry !== undefined && t - entry.storedAt < freshMs) return { action: "cached", entry, now: t };
       return { action: "live", now: t };
     },
-    async recordSuccess(ns, id, response, keepMs) {
+    async recordSuccess(ns, id, response, keepMs, status) {
       const t = now();
       prune(t, keepMs);
       const s = state(ns, id);
+      s.last = { status, at: t };
       const deactivated = s.fallback;
       s.entry = { response, storedAt: t };
       s.fallback = false;
       s.runs = 0;
       return { deactivated, now: t };
     },
-    async recordFailure(ns, id, keepMs) {
+    async recordFailure(ns, id, keepMs, status) {
       const t = now();
       const s = state(ns, id);
+      s.last = { status, at: t };
       const activated = !s.fallback;
       if (activated) s.runs = 0;
       s.fallback = true;
       return { activated, entry: valid(s, t, keepMs), now: t };
+    },
+    async listStates(ns, command, limit, keepMs) {
+      const t = now();
+      const head = k(ns, `${command}:`);
+      const out: CommandIdentityRecord[] = [];
+      for (const [key, s] of states) {
+        if (!key.startsWith(head) || s.last === undefined || t - s.last.at > keepMs) continue;
+        const storedAt = valid(s, t, keepMs)?.storedAt;
+        out.push({ id: key.slice(ns.length + 1), fallback: s.fallback, lastStatus: s.last.status, storedAt, updatedAt: s.last.at });
+      }
+      return { states: out.sort((a, b) => b.updatedAt - a.updatedAt).slice(0, limit), now: t };
     },
     async addEvent(ns, event, keepMs) {
       const t = now();

@@ -4,7 +4,7 @@ import { globToRegExp } from "../glob.js";
 import { createMemoryCommandState } from "./command-state.js";
 import { MemoryLocks, parsePositionCursor } from "./locks.js";
 import { isExpired, own, sizeOf, toEntry, type Namespace, type Slot } from "./slot.js";
-import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, SetInput, SetManyOutcome, SetOutcome, Store, StoredValue, UnlockOutcome, WriteInput } from "../store.js";
+import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, NamespaceSample, SetInput, SetManyOutcome, SetOutcome, Store, StoredValue, UnlockOutcome, WriteInput } from "../store.js";
 
 /** Options of {@link createMemoryStore}. */
 export interface MemoryStoreOptions {
@@ -143,6 +143,13 @@ class MemoryStore implements Store {
     if (remainingMs + addMs > maxTtlMs) return Promise.resolve({ status: "exceedsMax", remainingMs });
     slot.expiresAt += addMs;
     return Promise.resolve({ status: "extended", expiresAt: slot.expiresAt });
+  }
+
+  sampleNamespaces(): Promise<NamespaceSample> {
+    // Exact and cheap here: every namespace already knows its size.
+    const counts = new Map<string, number>();
+    for (const [name, space] of this.namespaces) if (space.entries.size > 0) counts.set(name, space.entries.size);
+    return Promise.resolve({ counts, approximate: false });
   }
 
   keys(ns: string, pattern: string, cursor: string, limit: number): Promise<KeysPage> {

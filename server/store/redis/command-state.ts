@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Cluster, Redis } from "ioredis";
-import type { CommandDecision, CommandEventRecord, CommandState, FlightState, StoredCommandResponse } from "../command-state.js";
+import type { CommandDecision, CommandEventRecord, CommandIdentityRecord, CommandState, FlightState, StoredCommandResponse } from "../command-state.js";
 
 /** What the Redis RunCommand state borrows from the Redis store. */
 export interface RedisCommandStateOptions {
@@ -25,6 +25,13 @@ const clock = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + tonumber(ARGV[1])
 local nows = string.format('%d', now)`;
 
+// The per-command index of identities (a sorted set by last live call) that
+// the dashboard lists; it shares the state hashes' hash tag, so the scripts
+// that write a state may also write it, and trims what is past keeping.
+const indexLua = (keepArg: string, idArg: string): string => `redis.call('ZADD', KEYS[2], nows, ${idArg})
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', string.format('(%d', now - tonumber(${keepArg})))
+redis.call('PEXPIRE', KEYS[2], ${keepArg})`;
+
 const scripts = {
   larderCmdDecide: {
     numberOfKeys: 1,
@@ -41,24 +48,44 @@ if valid and (now - at) < tonumber(ARGV[2]) then return {'cached', nows, h[1], h
 return {'live', nows}`,
   },
   larderCmdSuccess: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${clock}
 local was = redis.call('HGET', KEYS[1], 'fb')
-redis.call('HSET', KEYS[1], 'r', ARGV[2], 'at', nows, 'fb', '0', 'n', '0')
+redis.call('HSET', KEYS[1], 'r', ARGV[2], 'at', nows, 'fb', '0', 'n', '0', 'ls', ARGV[4], 'lt', nows)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+${indexLua("ARGV[3]", "ARGV[5]")}
 return {was == '1' and '1' or '0', nows}`,
   },
   larderCmdFailure: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${clock}
 local h = redis.call('HMGET', KEYS[1], 'r', 'at', 'fb')
 local activated = h[3] ~= '1'
 if activated then redis.call('HSET', KEYS[1], 'fb', '1', 'n', '0') end
+redis.call('HSET', KEYS[1], 'ls', ARGV[3], 'lt', nows)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+${indexLua("ARGV[2]", "ARGV[4]")}
 local at = tonumber(h[2])
 local a = activated and '1' or '0'
 if h[1] and at and (now - at) <= tonumber(ARGV[2]) then return {a, nows, h[1], h[2]} end
 return {a, nows}`,
+  },
+  larderCmdStates: {
+    numberOfKeys: 1,
+    lua: `${clock}
+local ids = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', string.format('%d', now - tonumber(ARGV[2])), 'LIMIT', 0, tonumber(ARGV[3]))
+local out = {nows}
+for _, id in ipairs(ids) do
+  local h = redis.call('HMGET', ARGV[4] .. id, 'at', 'fb', 'ls', 'lt')
+  if h[4] then
+    out[#out + 1] = id
+    out[#out + 1] = h[1] or ''
+    out[#out + 1] = h[2] or '0'
+    out[#out + 1] = h[3] or '0'
+    out[#out + 1] = h[4]
+  end
+end
+return out`,
   },
   larderCmdAddEvent: {
     numberOfKeys: 1,
@@ -110,7 +137,8 @@ type Commands = Record<keyof typeof scripts, Fn>;
 
 /**
  * RunCommand state in Redis: one Lua script per call, keys under the
- * namespace's hash tag (`…:c:<id>` state hash, `…:cev` event sorted set,
+ * namespace's hash tag (`…:c:<id>` state hash, `…:ci:<command>` the
+ * command's identities by last live call, `…:cev` event sorted set,
  * `…:cl:<id>` single-flight lease, `…:cr:<token>` its outcome).
  */
 export function createRedisCommandState(options: RedisCommandStateOptions): CommandState {
@@ -119,6 +147,8 @@ export function createRedisCommandState(options: RedisCommandStateOptions): Comm
   const c = client as unknown as Commands;
   const offset = (): string => String(Math.trunc(options.clockOffsetMs?.() ?? 0));
   const stateKey = (ns: string, id: string): string => `${tag(ns)}:c:${id}`;
+  // An identity starts with its command's name, which holds no colon (identity.ts).
+  const indexKey = (ns: string, id: string): string => `${tag(ns)}:ci:${id.slice(0, Math.max(0, id.indexOf(":")))}`;
   const leaseKey = (ns: string, id: string): string => `${tag(ns)}:cl:${id}`;
   const outcomeKey = (ns: string, token: string): string => `${tag(ns)}:cr:${token}`;
   const entry = (r: (string | null)[]): StoredCommandResponse | undefined =>
@@ -132,13 +162,28 @@ export function createRedisCommandState(options: RedisCommandStateOptions): Comm
       if ((r[0] === "cached" || r[0] === "fallback") && e !== undefined) return { action: r[0], entry: e, now };
       return { action: "live", now };
     },
-    async recordSuccess(ns, id, response, keepMs) {
-      const r = (await run(() => c.larderCmdSuccess(stateKey(ns, id), offset(), response, keepMs))) as string[];
+    async recordSuccess(ns, id, response, keepMs, status) {
+      const r = (await run(() => c.larderCmdSuccess(stateKey(ns, id), indexKey(ns, id), offset(), response, keepMs, status, id))) as string[];
       return { deactivated: r[0] === "1", now: Number(r[1]) };
     },
-    async recordFailure(ns, id, keepMs) {
-      const r = (await run(() => c.larderCmdFailure(stateKey(ns, id), offset(), keepMs))) as (string | null)[];
+    async recordFailure(ns, id, keepMs, status) {
+      const r = (await run(() => c.larderCmdFailure(stateKey(ns, id), indexKey(ns, id), offset(), keepMs, status, id))) as (string | null)[];
       return { activated: r[0] === "1", entry: entry(r), now: Number(r[1]) };
+    },
+    async listStates(ns, command, limit, keepMs) {
+      const r = (await run(() => c.larderCmdStates(`${tag(ns)}:ci:${command}`, offset(), keepMs, limit, `${tag(ns)}:c:`))) as string[];
+      const states: CommandIdentityRecord[] = [];
+      for (let i = 1; i + 4 < r.length; i += 5) {
+        const at = r[i + 1] ?? "";
+        states.push({
+          id: r[i] ?? "",
+          storedAt: at === "" ? undefined : Number(at),
+          fallback: r[i + 2] === "1",
+          lastStatus: Number(r[i + 3]),
+          updatedAt: Number(r[i + 4]),
+        });
+      }
+      return { states, now: Number(r[0]) };
     },
     async addEvent(ns, event, keepMs) {
       // The nonce keeps two identical events of one millisecond apart in the set.

@@ -48,6 +48,11 @@ export class RedisKeys {
     this.pinAll = options.defaultPlacement === "pinned";
   }
 
+  /** The first segment of every key. */
+  prefixOf(): string {
+    return this.prefix;
+  }
+
   /** How the namespace's keys are placed. */
   placement(ns: string): Placement {
     return this.pinAll || this.pinned.has(ns) ? "pinned" : "spread";

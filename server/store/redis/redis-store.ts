@@ -8,11 +8,12 @@ import { RedisKeys, type Placement } from "./keys.js";
 import { lockScripts } from "./lock-scripts.js";
 import { ReleaseSubscriber } from "./lock-watch.js";
 import { RedisLocks, type LockScriptFns } from "./locks.js";
+import { scanNamespaces } from "./namespaces.js";
 import { scanMasters, scanPageArgs, keysScript } from "./scan.js";
 import { bytes, evalOn, int, list, optInt, text, type Reply, type ScriptFn } from "./script.js";
 import { scripts } from "./scripts.js";
 import { Topology } from "./topology.js";
-import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, SetInput, SetManyOutcome, SetOutcome, Store, UnlockOutcome, WriteInput } from "../store.js";
+import type { Entry, Expiry, ExtendLockOutcome, ExtendOutcome, HasOutcome, IncrementOutcome, KeysPage, LockAttempt, LockGrant, LockHolder, LocksPage, NamespaceSample, SetInput, SetManyOutcome, SetOutcome, Store, UnlockOutcome, WriteInput } from "../store.js";
 
 /** Options of {@link createRedisStore}: where Redis is (see RedisConnectionOptions), and how keys are laid out. */
 export interface RedisStoreOptions extends RedisConnectionOptions {
@@ -271,6 +272,11 @@ class RedisStore implements Store {
 
   watchLocks(ns: string, onRelease: (name: string) => void): Promise<() => void> {
     return this.locks.watch(ns, onRelease);
+  }
+
+  async sampleNamespaces(maxScan: number): Promise<NamespaceSample> {
+    const masters = await this.conn.run(() => this.topology.masters());
+    return this.conn.run(() => scanNamespaces(masters.nodes, this.layout.prefixOf(), maxScan));
   }
 
   async ping(): Promise<void> {

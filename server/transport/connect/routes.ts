@@ -1,6 +1,8 @@
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { callerKey } from "../auth.js";
+import type { AdminService } from "../../gen/larder/v1/admin_pb.js";
 import type { CacheService } from "../../gen/larder/v1/cache_pb.js";
+import type { AdminServiceHandler } from "../../service/admin-service.js";
 import type { CacheServiceHandler, CallContext } from "../../service/cache-service.js";
 
 /**
@@ -9,11 +11,6 @@ import type { CacheServiceHandler, CallContext } from "../../service/cache-servi
  * call's namespace.
  */
 export function connectCacheService(service: CacheServiceHandler): ServiceImpl<typeof CacheService> {
-  const c = (ctx: HandlerContext): CallContext => ({
-    namespace: namespaceOf(ctx),
-    signal: ctx.signal,
-    timeoutMs: () => ctx.timeoutMs(),
-  });
   return {
     get: (req, ctx) => service.get(req, c(ctx)),
     set: (req, ctx) => service.set(req, c(ctx)),
@@ -32,6 +29,19 @@ export function connectCacheService(service: CacheServiceHandler): ServiceImpl<t
     runCommand: (req, ctx) => service.runCommand(req, c(ctx)),
     listCommandEvents: (req, ctx) => service.listCommandEvents(req, c(ctx)),
   };
+}
+
+/** Adapts the {@link AdminServiceHandler} to connect-node, as {@link connectCacheService} does. */
+export function connectAdminService(service: AdminServiceHandler): ServiceImpl<typeof AdminService> {
+  return {
+    listNamespaces: (req, ctx) => service.listNamespaces(req, c(ctx)),
+    getStats: (req, ctx) => service.getStats(req, c(ctx)),
+    listCommandStates: (req, ctx) => service.listCommandStates(req, c(ctx)),
+  };
+}
+
+function c(ctx: HandlerContext): CallContext {
+  return { namespace: namespaceOf(ctx), signal: ctx.signal, timeoutMs: () => ctx.timeoutMs() };
 }
 
 function namespaceOf(ctx: HandlerContext): string {

@@ -89,12 +89,16 @@ const timeoutUnitsMs: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_0
 
 /**
  * The `grpc-timeout` header in milliseconds ("100m", "5S", ...); undefined
- * when absent. A malformed one is a protocol error, as in connect-node.
+ * when absent. A malformed one is INVALID_ARGUMENT with connect-node's words,
+ * so that the fast path answers it as every other path does (INTERNAL is
+ * for a message that cannot be read, not for a bad header).
  */
 export function parseGrpcTimeout(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
   const match = typeof value === "string" ? /^(\d{1,8})([HMSmun])$/.exec(value) : null;
   const unit = match?.[2] === undefined ? undefined : timeoutUnitsMs[match[2]];
-  if (match?.[1] === undefined || unit === undefined) throw protocolError(`invalid grpc-timeout ${JSON.stringify(value)}`);
+  if (match?.[1] === undefined || unit === undefined) {
+    throw new ConnectError(`protocol error: invalid grpc timeout value: ${String(value)}`, Code.InvalidArgument);
+  }
   return Number(match[1]) * unit;
 }

@@ -31,12 +31,14 @@ export function big(v: unknown): bigint {
 
 /** Whether a 64-bit value is a non-negative safe integer, written without bigint arithmetic. */
 export function isSmall(v: unknown): boolean {
-  if (typeof v === "bigint") return v >= 0n && v <= maxSafe;
-  if (typeof v === "number") return Number.isSafeInteger(v) && v >= 0;
+  // Number() of a bigint beyond 2^53 rounds to a value that is no safe
+  // integer, so one conversion answers without bigint comparisons.
+  if (typeof v === "bigint" || typeof v === "number") {
+    const n = Number(v);
+    return n >= 0 && Number.isSafeInteger(n);
+  }
   return false;
 }
-
-const maxSafe = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Makes room for `n` more bytes. */
 export function ensure(out: Out, n: number): void {
@@ -92,13 +94,21 @@ function varintSize(n: number): number {
 
 /** Writes a non-negative safe integer as a varint. */
 export function writeVarint(out: Out, n: number): void {
-  ensure(out, 10);
-  const buf = out.buf;
-  while (n >= 128) {
-    buf[out.pos++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
+  // Below 2^31 the bits fit int32 arithmetic; above, two 32-bit halves do.
+  // Float division per byte was a third of the time of encoding a
+  // GetMany(100) answer, whose timestamps and versions are all large.
+  if (n < 0x80000000) {
+    ensure(out, 5);
+    const buf = out.buf;
+    while (n > 127) {
+      buf[out.pos++] = (n & 127) | 128;
+      n >>>= 7;
+    }
+    buf[out.pos++] = n;
+    return;
   }
-  buf[out.pos++] = n;
+  const lo = n >>> 0;
+  writeVarint64(out, lo, (n - lo) / 4294967296);
 }
 
 /** Writes a 64-bit unsigned value as a varint. */

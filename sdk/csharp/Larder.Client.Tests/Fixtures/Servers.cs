@@ -180,11 +180,13 @@ internal sealed partial class LarderServer : IAsyncDisposable
 
     /// <summary>Starts a server on a port of its choosing (LARDER_PORT=0) and reads the port from its log.</summary>
     /// <param name="redisUrl">The Redis to use; null for the memory store.</param>
-    /// <param name="configFile">A config file (LARDER_CONFIG); null for none.</param>
+    /// <param name="configFile">A config file (LARDER_CONFIG); null for one that only turns read tracking on.</param>
     /// <param name="extraEnv">More environment, e.g. LARDER_TLS_CERT; with TLS the URL is https://.</param>
     public static async Task<LarderServer> Start(string? redisUrl, string? configFile = null, IReadOnlyDictionary<string, string?>? extraEnv = null)
     {
         Repo.RequireBuilt(Repo.ServerEntry);
+        // Reads are tracked, so that last-read times reach the SDK's entries.
+        configFile ??= TrackReadsConfig.Value;
         var env = new Dictionary<string, string?>
         {
             ["LARDER_PORT"] = "0",
@@ -219,6 +221,13 @@ internal sealed partial class LarderServer : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
+
+    private static readonly Lazy<string> TrackReadsConfig = new(() =>
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"larder-track-reads-{Environment.ProcessId}.json");
+        File.WriteAllText(path, """{ "ttlPolicy": { "trackReads": true } }""");
+        return path;
+    });
 
     [GeneratedRegex("\"port\"\\s*:\\s*(\\d+)")]
     private static partial Regex PortField();

@@ -15,6 +15,7 @@ namespace Larder.Client.Tests.Fixtures;
 /// <item><c>/bytes/{id}</c>: four binary bytes.</item>
 /// <item><c>/status/{code}</c>: that status with a small JSON error body.</item>
 /// <item><c>/slow/{ms}</c>: answers after that many milliseconds.</item>
+/// <item><c>/reflect/{id}</c>: the request body as it arrived, with its content type (the scenarios' <c>echo</c>).</item>
 /// </list>
 /// </summary>
 internal sealed class Upstream : IAsyncDisposable
@@ -111,6 +112,13 @@ internal sealed class Upstream : IAsyncDisposable
                             other = request.Headers["x-other"],
                             body = Convert.ToBase64String(body.ToArray()),
                         });
+                    }
+                    break;
+                case "reflect":
+                    using (var body = new MemoryStream())
+                    {
+                        await request.InputStream.CopyToAsync(body);
+                        await Send(response, 200, request.ContentType ?? "application/octet-stream", body.ToArray());
                     }
                     break;
                 case "bytes":
