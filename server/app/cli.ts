@@ -19,8 +19,11 @@ Usage:
   larder keys [pattern]             list keys (glob)
   larder locks [pattern]            list live locks
 
-Client options: --url (LARDER_URL, default http://127.0.0.1:8080),
-  --namespace (LARDER_NAMESPACE), --api-key (LARDER_API_KEY)`;
+Client options: --url (LARDER_URL, default http://127.0.0.1:8080; https:// for TLS),
+  --namespace (LARDER_NAMESPACE), --api-key (LARDER_API_KEY),
+  --ca <pem file> (LARDER_CA: trust this CA for https://), --cert/--key <pem files> (a client certificate, for mTLS)
+
+With TLS on (LARDER_TLS_CERT, LARDER_TLS_KEY), SIGHUP re-reads the certificate files.`;
 
 async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
@@ -47,6 +50,9 @@ async function main(argv: string[]): Promise<number> {
         "api-key": { type: "string" },
         ttl: { type: "string" },
         "no-expiry": { type: "boolean" },
+        ca: { type: "string" },
+        cert: { type: "string" },
+        key: { type: "string" },
       },
     });
     return runClientVerb(verb, positionals, {
@@ -55,6 +61,9 @@ async function main(argv: string[]): Promise<number> {
       apiKey: values["api-key"] ?? process.env["LARDER_API_KEY"],
       ttl: values.ttl,
       noExpiry: values["no-expiry"] ?? false,
+      ca: values.ca ?? process.env["LARDER_CA"],
+      cert: values.cert,
+      key: values.key,
     });
   }
   process.stdout.write(usage + "\n");
@@ -65,7 +74,7 @@ async function serve(workers: string | undefined): Promise<number> {
   const config = loadConfig(workers === undefined ? process.env : { ...process.env, LARDER_WORKERS: workers });
   const logger = createLogger({ level: config.logLevel });
   if (config.workers > 1 && !isWorker()) {
-    return runPrimary({ workers: config.workers, logger, drainTimeoutMs: config.drainTimeoutMs });
+    return runPrimary({ workers: config.workers, logger, drainTimeoutMs: config.drainTimeoutMs, forwardSighup: config.tls !== undefined });
   }
   const store = openStore(config);
   const server = await createLarderServer({
@@ -80,6 +89,7 @@ async function serve(workers: string | undefined): Promise<number> {
     metrics: config.metrics,
     commands: config.commands,
     dashboard: config.dashboard,
+    ...(config.tls === undefined ? {} : { tls: config.tls }),
     logger,
   });
   logger.info("larder listening", {
@@ -88,7 +98,13 @@ async function serve(workers: string | undefined): Promise<number> {
     store: store.kind,
     auth: config.apiKeys.length > 0,
     metricsPort: server.metricsPort,
+    tls: config.tls !== undefined,
+    mtls: config.tls?.clientCa !== undefined,
   });
+  // SIGHUP ends a Node process by default; with TLS it re-reads the
+  // certificate instead (without TLS there is nothing to re-read, and the
+  // default stays).
+  if (config.tls !== undefined) process.on("SIGHUP", () => void server.reloadTls());
   // Health pings the store from now on and logs when it cannot be reached.
 
   return new Promise<number>((resolve) => {

@@ -8,6 +8,7 @@ import type { MetricsSettings } from "../core/metrics.js";
 import type { MemoryStoreOptions } from "../store/memory/memory-store.js";
 import type { Placement } from "../store/redis/keys.js";
 import type { RedisStoreOptions } from "../store/redis/redis-store.js";
+import { checkRedisTls, checkServerTls, TlsConfigError, type ServerTlsSettings } from "./tls-config.js";
 
 /**
  * Larder's configuration: defaults, then the optional JSON file named by
@@ -33,6 +34,12 @@ export interface LarderConfig {
   namespaces: Record<string, NamespaceSettings>;
   /** API keys (hashed); auth is on when there is at least one. */
   apiKeys: ApiKeyConfig[];
+  /**
+   * A JSON file holding more API keys (an array like `apiKeys`), added to
+   * them: keeps the keys in a secret (a Kubernetes Secret) apart from the
+   * rest of the configuration. Default unset.
+   */
+  apiKeysFile: string | undefined;
   /** Default "info" (`LARDER_LOG_LEVEL`). */
   logLevel: LogLevel;
   /** How long shutdown drains calls in flight, in ms. Default 10 000. */
@@ -48,6 +55,11 @@ export interface LarderConfig {
   commands: CommandsConfig;
   /** The web dashboard at /dashboard. Default `{ enabled: true }`. */
   dashboard: { enabled: boolean };
+  /**
+   * TLS on the port and the metrics port (`LARDER_TLS_CERT`, `LARDER_TLS_KEY`,
+   * `LARDER_TLS_CLIENT_CA`). Default unset: cleartext.
+   */
+  tls: ServerTlsSettings | undefined;
 }
 
 /** A configuration error, reported at start-up with the setting's name. */
@@ -57,8 +69,17 @@ export class ConfigError extends Error {
 
 const topLevel = [
   "port", "host", "store", "redis", "memory", "limits", "ttlPolicy", "namespaces", "apiKeys", "logLevel", "drainTimeoutMs", "metrics", "workers", "commands",
-  "dashboard",
+  "dashboard", "tls", "apiKeysFile",
 ] as const;
+
+/** The top-level settings of the config file. */
+export const configSettings: readonly string[] = topLevel;
+
+/** Every environment variable that the server reads. */
+export const environmentVariables: readonly string[] = [
+  "LARDER_PORT", "LARDER_HOST", "LARDER_STORE", "REDIS_URL", "LARDER_CONFIG", "LARDER_LOG_LEVEL", "LARDER_METRICS_PORT", "LARDER_WORKERS",
+  "LARDER_TLS_CERT", "LARDER_TLS_KEY", "LARDER_TLS_CLIENT_CA",
+];
 
 const metricsSettings = ["enabled", "port", "path"] as const;
 
@@ -97,8 +118,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
     workers: 1,
     commands: {},
     dashboard: { enabled: true },
+    tls: undefined,
+    apiKeysFile: undefined,
     ...(raw as Partial<LarderConfig>),
   };
+  if (config.apiKeysFile !== undefined) config.apiKeys = [...config.apiKeys, ...readApiKeysFile(config.apiKeysFile)];
   if (env["LARDER_PORT"]) config.port = Number(env["LARDER_PORT"]);
   if (env["LARDER_HOST"]) config.host = env["LARDER_HOST"];
   if (env["REDIS_URL"]) {
@@ -109,7 +133,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LarderConfig {
   if (env["LARDER_LOG_LEVEL"]) config.logLevel = env["LARDER_LOG_LEVEL"] as LogLevel;
   if (env["LARDER_WORKERS"]) config.workers = Number(env["LARDER_WORKERS"]);
   if (env["LARDER_METRICS_PORT"]) config.metrics = { ...config.metrics, port: Number(env["LARDER_METRICS_PORT"]) };
+  for (const [variable, setting] of [["LARDER_TLS_CERT", "cert"], ["LARDER_TLS_KEY", "key"], ["LARDER_TLS_CLIENT_CA", "clientCa"]] as const) {
+    const value = env[variable];
+    if (value) config.tls = { ...(config.tls ?? {}), [setting]: value } as ServerTlsSettings;
+  }
   validate(config);
+  try {
+    checkServerTls(config.tls);
+    checkRedisTls(config.redis.tls);
+  } catch (err) {
+    if (err instanceof TlsConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
   const pinned = Object.entries(config.namespaces).filter(([, s]) => s.placement === "pinned");
   if (pinned.length > 0) config.redis = { ...config.redis, pinnedNamespaces: pinned.map(([ns]) => ns) };
   try {
@@ -139,6 +174,19 @@ function readConfigFile(path: string): Record<string, unknown> {
     throw new ConfigError(`${path}: must hold a JSON object`);
   }
   return parsed as Record<string, unknown>;
+}
+
+function readApiKeysFile(path: unknown): ApiKeyConfig[] {
+  if (typeof path !== "string" || path === "") throw new ConfigError("apiKeysFile: must be a file path");
+  let keys: unknown;
+  try {
+    keys = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ConfigError(`apiKeysFile: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (!Array.isArray(keys)) throw new ConfigError(`apiKeysFile: ${path} must hold a JSON array of API keys, like apiKeys`);
+  keys.forEach((k, i) => apiKey(`apiKeysFile ${path}: [${i}]`, k as ApiKeyConfig));
+  return keys as ApiKeyConfig[];
 }
 
 function validate(c: LarderConfig): void {

@@ -13,6 +13,7 @@ import { CacheService } from "../gen/larder/v1/cache_pb.js";
 import { withSpecGrpcMessage } from "../transport/grpc/message.js";
 import { createHealth, type HealthMonitor } from "../ops/health.js";
 import { createListener, type DualHandler, type Listener } from "../transport/listener.js";
+import { TlsCredentials, type TlsFiles } from "../core/tls.js";
 import { createLogger, type Logger } from "../core/logger.js";
 import { createMetrics, type LarderMetrics, type MetricsSettings } from "../core/metrics.js";
 import { createDashboardHandler, type DashboardOptions } from "../ops/dashboard.js";
@@ -55,13 +56,25 @@ export interface LarderServerOptions extends CacheServiceOptions {
   connectUnaryFastPath?: boolean;
   /** The web dashboard at /dashboard. Default `{ enabled: true }`, with the assets `npm run build` made. */
   dashboard?: DashboardOptions & { enabled?: boolean };
+  /**
+   * Serve TLS on the port (and on the metrics port): ALPN picks HTTP/2 or
+   * HTTP/1.1, cleartext is refused, and the files are re-read when they
+   * change. Default unset: cleartext.
+   */
+  tls?: LarderTlsOptions;
+}
+
+/** The server's TLS: PEM file paths, and how often they are checked for changes. */
+export interface LarderTlsOptions extends TlsFiles {
+  /** How often the files are checked for a new certificate, in ms; 0 only reloads on {@link LarderServer.reloadTls}. Default 1000. */
+  pollIntervalMs?: number;
 }
 
 /** A running Larder server. */
 export interface LarderServer {
   /** The bound port. */
   readonly port: number;
-  /** `http://127.0.0.1:<port>`, for clients on the same machine. */
+  /** `http://127.0.0.1:<port>` (`https://` with TLS), for clients on the same machine. */
   readonly url: string;
   /** The service logic, for embedding and tests. */
   readonly service: CacheServiceHandler;
@@ -71,6 +84,12 @@ export interface LarderServer {
   readonly metrics: LarderMetrics | undefined;
   /** The port of the separate metrics server; undefined when metrics use the main port or are off. */
   readonly metricsPort: number | undefined;
+  /**
+   * Re-reads the TLS files now (what SIGHUP does); new connections get the
+   * new certificate, open ones keep theirs. False when there is no TLS or
+   * the files are not usable (the current certificate then stays).
+   */
+  reloadTls(): boolean;
   /**
    * Turns health NOT_SERVING, drains calls in flight, closes the port(s),
    * then closes the store.
@@ -82,7 +101,7 @@ export interface LarderServer {
  * Starts Larder: gRPC, gRPC-Web and Connect (HTTP/2 and HTTP/1.1) for
  * `larder.v1.CacheService`, `grpc.health.v1.Health` and gRPC server
  * reflection, plus `/healthz`, `/readyz` and `/metrics`, all on one
- * cleartext port.
+ * port, in cleartext or over TLS.
  */
 export async function createLarderServer(options: LarderServerOptions): Promise<LarderServer> {
   const logger = options.logger ?? createLogger();
@@ -144,32 +163,62 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
   const host = options.host ?? "0.0.0.0";
   let listener: Listener | undefined;
   let metricsServer: MetricsServer | undefined;
+  let credentials: TlsCredentials | undefined;
   try {
+    if (options.tls !== undefined) {
+      const { pollIntervalMs, ...files } = options.tls;
+      credentials = new TlsCredentials({ files, logger, ...(pollIntervalMs === undefined ? {} : { pollIntervalMs }) });
+    }
+    const tls =
+      credentials === undefined
+        ? undefined
+        : {
+            context: credentials.context,
+            // A scanner, a client that does not trust the certificate or
+            // one without its client certificate: one line each, never more.
+            onHandshakeError: (err: Error, remote: string | undefined) =>
+              logger.warn(handshakeMessage(err), { remote, error: (err as NodeJS.ErrnoException).code ?? err.message }),
+          };
     listener = await createListener(withSpecGrpcMessage(handler as DualHandler), {
       port: options.port ?? 8080,
       host,
       drainTimeoutMs: options.drainTimeoutMs ?? 10_000,
       h2Streams: createGrpcFastPath({ service, pipeline, maxRequestBytes }),
       ...(options.connectUnaryFastPath === false ? {} : { h1Requests: createConnectUnaryH1({ service, pipeline, maxRequestBytes }) }),
+      ...(tls === undefined ? {} : { tls }),
     });
     if (separateMetrics && metricsSettings.port !== undefined) {
-      metricsServer = await serveMetrics(metrics, { port: metricsSettings.port, host, path: metricsSettings.path ?? "/metrics" });
+      metricsServer = await serveMetrics(metrics, {
+        port: metricsSettings.port,
+        host,
+        path: metricsSettings.path ?? "/metrics",
+        ...(tls === undefined ? {} : { tls }),
+      });
     }
   } catch (err) {
     health.stop();
     stats?.stop();
+    credentials?.close();
     await listener?.close();
     throw err;
   }
+  const metricsOut = metricsServer;
+  credentials?.onChange((ctx) => {
+    listener?.setSecureContext(ctx);
+    metricsOut?.setSecureContext(ctx);
+  });
   const main = listener;
   let closing: Promise<void> | undefined;
   return {
     port: main.port,
-    url: `http://127.0.0.1:${main.port}`,
+    url: `${main.secure ? "https" : "http"}://127.0.0.1:${main.port}`,
     service,
     health,
     metrics,
     metricsPort: metricsServer?.port,
+    reloadTls() {
+      return credentials?.reload("reload requested") ?? false;
+    },
     close() {
       closing ??= (async () => {
         // Readiness drops before the drain starts, so that balancers and
@@ -178,10 +227,22 @@ export async function createLarderServer(options: LarderServerOptions): Promise<
         await main.close();
         health.stop();
         stats?.stop();
+        credentials?.close();
         await metricsServer?.close();
         await options.store.close();
       })();
       return closing;
     },
   };
+}
+
+/** The log line of a failed TLS handshake, worded for the usual causes. */
+function handshakeMessage(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  if (code === "ERR_SSL_HTTP_REQUEST" || code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_UNSUPPORTED_PROTOCOL") {
+    return "cleartext connection refused: this port serves TLS";
+  }
+  if (code.includes("ALERT")) return "TLS handshake failed: the client refused it (does it trust this certificate's CA?)";
+  if (code.includes("CERTIFICATE")) return "TLS handshake failed: client certificate missing or not trusted";
+  return "TLS handshake failed";
 }

@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
 import { createClient, ConnectError, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
+import { rootCertificates } from "node:tls";
 import { CacheService } from "../gen/larder/v1/cache_pb.js";
 
 /** The client verbs of the `larder` command line (`larder get`, …). */
@@ -12,6 +14,12 @@ export interface ClientVerbOptions {
   apiKey: string | undefined;
   ttl: string | undefined;
   noExpiry: boolean;
+  /** A CA certificate (PEM file) to trust for an https:// URL, besides the system roots. */
+  ca?: string | undefined;
+  /** A client certificate (PEM file), for a server that requires one. */
+  cert?: string | undefined;
+  /** The client certificate's key (PEM file). */
+  key?: string | undefined;
 }
 
 /**
@@ -22,7 +30,14 @@ export async function runClientVerb(verb: string, args: string[], options: Clien
   const headers: Record<string, string> = {};
   if (options.namespace !== undefined) headers["larder-namespace"] = options.namespace;
   if (options.apiKey !== undefined) headers["authorization"] = `Bearer ${options.apiKey}`;
-  const client = createClient(CacheService, createConnectTransport({ baseUrl: options.url, httpVersion: "1.1" }));
+  let nodeOptions: { ca?: string; cert?: string; key?: string };
+  try {
+    nodeOptions = tlsFiles(options);
+  } catch (err) {
+    process.stderr.write(`larder ${verb}: ${(err as Error).message}\n`);
+    return 2;
+  }
+  const client = createClient(CacheService, createConnectTransport({ baseUrl: options.url, httpVersion: "1.1", nodeOptions }));
   try {
     return await run(client, verb, args, options, headers);
   } catch (err) {
@@ -93,6 +108,23 @@ async function run(
     default:
       return 2;
   }
+}
+
+/** Reads --ca, --cert and --key. */
+function tlsFiles(options: ClientVerbOptions): { ca?: string; cert?: string; key?: string } {
+  const out: { ca?: string; cert?: string; key?: string } = {};
+  for (const name of ["ca", "cert", "key"] as const) {
+    const path = options[name];
+    if (path === undefined || path === "") continue;
+    try {
+      out[name] = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new Error(`--${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  // node:tls replaces the system roots with `ca`; a private CA is added to them instead.
+  if (out.ca !== undefined) out.ca = [...rootCertificates, out.ca].join("\n");
+  return out;
 }
 
 function need(args: string[], i: number, what: string): string {

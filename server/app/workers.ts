@@ -8,6 +8,8 @@ export interface PrimaryOptions {
   readonly logger: Logger;
   /** How long to wait for workers to drain after a signal before killing them, in ms. */
   readonly drainTimeoutMs: number;
+  /** Pass SIGHUP on to the workers (which re-read their TLS files) instead of exiting on it. Default false. */
+  readonly forwardSighup?: boolean;
 }
 
 /** Whether this process is a worker forked by {@link runPrimary}. */
@@ -69,6 +71,11 @@ export function runPrimary(options: PrimaryOptions): Promise<number> {
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
+    if (options.forwardSighup === true) {
+      process.on("SIGHUP", () => {
+        for (const worker of live) worker.process.kill("SIGHUP");
+      });
+    }
     for (let i = 0; i < options.workers; i++) fork();
     logger.info("larder workers started", { workers: options.workers, pid: process.pid });
   });

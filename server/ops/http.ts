@@ -1,7 +1,17 @@
 import * as http from "node:http";
+import * as https from "node:https";
 import type { AddressInfo } from "node:net";
+import type { ServerTlsContext } from "../core/tls.js";
 import type { LarderMetrics } from "../core/metrics.js";
 import type { DashboardHandler, DashboardRequest } from "./dashboard.js";
+
+/** The plain-HTTP health paths: what probes (Kubernetes, Docker HEALTHCHECK) ask. */
+export const healthPaths = {
+  /** Liveness: 200 while the process serves HTTP, store or not. */
+  liveness: "/healthz",
+  /** Readiness: 200 while SERVING, else 503. */
+  readiness: "/readyz",
+} as const;
 
 /** Options of {@link createOpsHandler}. */
 export interface OpsHandlerOptions {
@@ -40,7 +50,7 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
     if (options.dashboard?.(req, res) === true) return;
     const out = res as unknown as PlainResponse;
     const path = (req.url ?? "").split("?", 1)[0];
-    const known = path === "/healthz" || path === "/readyz" || (metrics !== undefined && path === metricsPath);
+    const known = path === healthPaths.liveness || path === healthPaths.readiness || (metrics !== undefined && path === metricsPath);
     if (!known) {
       out.writeHead(404, {});
       out.end();
@@ -52,9 +62,9 @@ export function createOpsHandler(options: OpsHandlerOptions): OpsHandler {
       return;
     }
     const head = req.method === "HEAD";
-    if (path === "/healthz") {
+    if (path === healthPaths.liveness) {
       send(out, 200, "ok\n", head);
-    } else if (path === "/readyz") {
+    } else if (path === healthPaths.readiness) {
       send(out, health.serving ? 200 : 503, health.serving ? "SERVING\n" : "NOT_SERVING\n", head);
     } else if (metrics !== undefined) {
       sendMetrics(out, metrics, head);
@@ -70,12 +80,16 @@ export interface MetricsServerOptions {
   host?: string;
   /** Where metrics are served. Default "/metrics". */
   path?: string;
+  /** Serve HTTPS with these credentials, as the main port does. Default unset: plain HTTP. */
+  tls?: { context: ServerTlsContext; onHandshakeError?: (err: Error, remote: string | undefined) => void };
 }
 
 /** An HTTP server that serves only metrics. */
 export interface MetricsServer {
   /** The bound port. */
   readonly port: number;
+  /** Replaces the TLS credentials for new connections; does nothing without TLS. */
+  setSecureContext(ctx: ServerTlsContext): void;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -86,7 +100,7 @@ export interface MetricsServer {
  */
 export async function serveMetrics(metrics: LarderMetrics, options: MetricsServerOptions): Promise<MetricsServer> {
   const path = options.path ?? "/metrics";
-  const server = http.createServer((req, res) => {
+  const onRequest: http.RequestListener = (req, res) => {
     const out = res as unknown as PlainResponse;
     if ((req.url ?? "").split("?", 1)[0] !== path) {
       out.writeHead(404, {});
@@ -97,7 +111,17 @@ export async function serveMetrics(metrics: LarderMetrics, options: MetricsServe
     } else {
       sendMetrics(out, metrics, req.method === "HEAD");
     }
-  });
+  };
+  const tls = options.tls;
+  const secure = tls === undefined ? undefined : https.createServer({ ...tls.context, handshakeTimeout: 10_000 }, onRequest);
+  if (secure !== undefined) {
+    secure.on("tlsClientError", (err: Error, socket: { remoteAddress?: string | undefined; destroy(): void }) => {
+      const remote = socket.remoteAddress;
+      socket.destroy();
+      tls?.onHandshakeError?.(err, remote);
+    });
+  }
+  const server: http.Server = secure ?? http.createServer(onRequest);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host ?? "0.0.0.0", () => {
@@ -107,6 +131,9 @@ export async function serveMetrics(metrics: LarderMetrics, options: MetricsServe
   });
   return {
     port: (server.address() as AddressInfo).port,
+    setSecureContext(ctx) {
+      secure?.setSecureContext(ctx);
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

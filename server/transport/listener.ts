@@ -1,6 +1,8 @@
 import * as http from "node:http";
 import * as http2 from "node:http2";
 import * as net from "node:net";
+import * as tls from "node:tls";
+import type { ServerTlsContext } from "../core/tls.js";
 
 /** A request handler that works for both HTTP/1.1 and HTTP/2 (compat API). */
 export type DualHandler = (
@@ -26,12 +28,35 @@ export interface ListenerOptions {
    * to `handler`. Default: all go to `handler`.
    */
   h1Requests?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+  /** Serve TLS instead of cleartext. Default unset: cleartext. */
+  tls?: ListenerTlsOptions;
 }
 
-/** One cleartext port that speaks HTTP/1.1 and HTTP/2 with prior knowledge. */
+/** TLS on the listener's port: ALPN picks HTTP/2 or HTTP/1.1, cleartext is refused. */
+export interface ListenerTlsOptions {
+  /** The certificate, key and client CA to start with; {@link Listener.setSecureContext} replaces them. Required. */
+  context: ServerTlsContext;
+  /**
+   * Told about every connection whose handshake failed: cleartext sent to
+   * the TLS port, a client that does not trust the certificate, a missing
+   * client certificate. The connection is already closed. Default: ignored.
+   */
+  onHandshakeError?: (err: Error, remote: string | undefined) => void;
+  /** How long a handshake may take, in ms. Default 10 000. */
+  handshakeTimeoutMs?: number;
+}
+
+/** One port that speaks HTTP/1.1 and HTTP/2: with prior knowledge in cleartext, by ALPN over TLS. */
 export interface Listener {
   /** The bound port. */
   readonly port: number;
+  /** Whether the port serves TLS. */
+  readonly secure: boolean;
+  /**
+   * Replaces the TLS credentials for new connections; those open keep the
+   * ones they were made with. Does nothing in cleartext.
+   */
+  setSecureContext(ctx: ServerTlsContext): void;
   /**
    * Stops accepting connections, lets calls in flight finish (HTTP/2 GOAWAY,
    * HTTP/1.1 close after the response), and destroys what is left after the
@@ -47,7 +72,7 @@ const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
  * Serves one handler on one port for both protocols. Node's HTTP/2 server
  * has no HTTP/1.1 fallback without TLS, so each connection's first bytes are
  * peeked: the HTTP/2 preface goes to the HTTP/2 server, anything else to the
- * HTTP/1.1 server.
+ * HTTP/1.1 server. With `tls`, the handshake's ALPN protocol decides instead.
  */
 export async function createListener(handler: DualHandler, options: ListenerOptions = {}): Promise<Listener> {
   const first = options.h1Requests;
@@ -91,15 +116,25 @@ export async function createListener(handler: DualHandler, options: ListenerOpti
     session.once("close", () => sessions.delete(session));
   });
   const sockets = new Set<net.Socket>();
-
-  const tcp = net.createServer((socket) => {
+  const track = (socket: net.Socket): void => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     socket.on("error", () => socket.destroy());
-    dispatch(socket, h1, h2, (head) => {
-      pendingHead = head;
+  };
+
+  let tcp: net.Server;
+  let secure: tls.Server | undefined;
+  if (options.tls === undefined) {
+    tcp = net.createServer((socket) => {
+      track(socket);
+      dispatch(socket, h1, h2, (head) => {
+        pendingHead = head;
+      });
     });
-  });
+  } else {
+    secure = createTlsServer(options.tls, h1, h2, track);
+    tcp = secure;
+  }
 
   await new Promise<void>((resolve, reject) => {
     tcp.once("error", reject);
@@ -112,6 +147,10 @@ export async function createListener(handler: DualHandler, options: ListenerOpti
 
   return {
     port: address.port,
+    secure: secure !== undefined,
+    setSecureContext(ctx) {
+      secure?.setSecureContext(ctx);
+    },
     async close() {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
       for (const session of sessions) session.close();
@@ -134,6 +173,42 @@ export async function createListener(handler: DualHandler, options: ListenerOpti
       h1.close(() => {});
     },
   };
+}
+
+/**
+ * A TLS server whose connections, once the handshake is done, go to the
+ * same HTTP/1.1 and HTTP/2 servers (and so the same fast paths) as in
+ * cleartext, chosen by the ALPN protocol: "h2" to HTTP/2, "http/1.1" or no
+ * ALPN at all (older clients, curl --http1.1 without it) to HTTP/1.1. Node's
+ * HTTP/2 server reads a TLS socket natively, as its own secure server does.
+ */
+function createTlsServer(
+  options: ListenerTlsOptions,
+  h1: http.Server,
+  h2: http2.Http2Server,
+  track: (socket: net.Socket) => void,
+): tls.Server {
+  const server = tls.createServer(
+    {
+      ...options.context,
+      ALPNProtocols: ["h2", "http/1.1"],
+      handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
+    },
+    (socket) => {
+      socket.on("error", () => socket.destroy());
+      if (socket.alpnProtocol === "h2") h2.emit("connection", socket);
+      else h1.emit("connection", socket);
+    },
+  );
+  // The raw sockets, so that a drain also ends connections still in their
+  // handshake, which would otherwise hold close() for the handshake timeout.
+  server.on("connection", track);
+  server.on("tlsClientError", (err: Error, socket: tls.TLSSocket) => {
+    const remote = socket.remoteAddress;
+    socket.destroy();
+    options.onHandshakeError?.(err, remote);
+  });
+  return server;
 }
 
 /**

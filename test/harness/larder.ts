@@ -52,17 +52,25 @@ export async function startLarder(
 /** The client protocols a test can choose. */
 export type Protocol = "grpc" | "connect-h2" | "connect-h1" | "grpc-web-h1";
 
-/** Creates a transport to a server. */
-export function transportFor(url: string, protocol: Protocol, interceptors: Interceptor[] = []): Transport {
+/** What a client trusts and shows over TLS: PEM contents. */
+export interface ClientTls {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Creates a transport to a server; `tls` applies to an https:// URL. */
+export function transportFor(url: string, protocol: Protocol, interceptors: Interceptor[] = [], tls: ClientTls = {}): Transport {
+  const nodeOptions = tls;
   switch (protocol) {
     case "grpc":
-      return createGrpcTransport({ baseUrl: url, interceptors });
+      return createGrpcTransport({ baseUrl: url, interceptors, nodeOptions });
     case "connect-h2":
-      return createConnectTransport({ baseUrl: url, httpVersion: "2", interceptors });
+      return createConnectTransport({ baseUrl: url, httpVersion: "2", interceptors, nodeOptions });
     case "connect-h1":
-      return createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors });
+      return createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors, nodeOptions });
     case "grpc-web-h1":
-      return createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1", interceptors });
+      return createGrpcWebTransport({ baseUrl: url, httpVersion: "1.1", interceptors, nodeOptions });
   }
 }
 
@@ -72,6 +80,8 @@ export interface CacheClientOptions {
   namespace?: string;
   apiKey?: string;
   protocol?: Protocol;
+  /** The CA to trust and the client certificate, for an https:// server. */
+  tls?: ClientTls;
 }
 
 /** A generated CacheService client that sends the namespace and API key headers. */
@@ -81,7 +91,7 @@ export function cacheClient(url: string, options: CacheClientOptions = {}): Clie
     if (options.apiKey !== undefined) req.header.set("authorization", `Bearer ${options.apiKey}`);
     return next(req);
   };
-  return createClient(CacheService, transportFor(url, options.protocol ?? "grpc", [headers]));
+  return createClient(CacheService, transportFor(url, options.protocol ?? "grpc", [headers], options.tls));
 }
 
 /** A namespace no other test uses. */

@@ -26,6 +26,11 @@ export interface RedisClusterOptions {
   nodeTimeoutMs?: number;
   /** How long the cluster may take to agree on its slots after creation. Default 30000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * More options for every node, after the harness' own; given the node's
+   * port, may pick further free ports (e.g. a TLS port). Default none.
+   */
+  extraArgs?: (port: number) => string[] | Promise<string[]>;
 }
 
 /** One node of a {@link RedisCluster}. */
@@ -81,6 +86,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
             "--dir", dir,
             // A replica's first sync would otherwise wait 5 s for more replicas to share it.
             "--repl-diskless-sync-delay", "0",
+            ...((await options.extraArgs?.(port)) ?? []),
           ],
         }),
       ),

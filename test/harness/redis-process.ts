@@ -12,6 +12,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { ConnectionOptions } from "node:tls";
 import { Redis } from "ioredis";
 
 /** Finds a free TCP port on the loopback interface. */
@@ -47,6 +48,11 @@ export interface LaunchRedisOptions {
   cwd?: string;
   /** Free ports tried before giving up, when another process takes one first. Default 5. */
   attempts?: number;
+  /**
+   * TLS options of the start-up probe, for a server that listens with
+   * `--tls-port <port> --port 0`. Default unset: the probe uses cleartext.
+   */
+  probeTls?: ConnectionOptions;
 }
 
 /** One redis-server process that {@link launchRedis} started and owns. */
@@ -158,7 +164,14 @@ export async function launchRedis(options: LaunchRedisOptions = {}): Promise<Red
     proc.once("error", (err) => {
       spawnError = err;
     });
-    const probe = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const probe = new Redis({
+      port,
+      host: "127.0.0.1",
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...(options.probeTls === undefined ? {} : { tls: options.probeTls }),
+    });
     probe.on("error", () => {});
     try {
       for (let i = 0; i < 200; i++) {

@@ -1,3 +1,5 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
@@ -19,7 +21,12 @@ public sealed partial class LarderCache
         // many concurrent calls from queueing behind the server's
         // per-connection stream limit.
         HttpHandler = options.HttpClient is null
-            ? new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2), EnableMultipleHttp2Connections = true }
+            ? new SocketsHttpHandler
+            {
+                PooledConnectionLifetime = TimeSpan.FromMinutes(2),
+                EnableMultipleHttp2Connections = true,
+                SslOptions = SslOptions(options),
+            }
             : null,
         // Only what the channel made itself; a caller's HttpClient stays theirs.
         DisposeHttpClient = options.HttpClient is null,
@@ -28,6 +35,52 @@ public sealed partial class LarderCache
         // a client cap would only turn legitimate answers into errors.
         MaxReceiveMessageSize = null,
     });
+
+    /// <summary>
+    /// The TLS options of the channel's handler: a custom root (checked by
+    /// building the chain against it alone) and a client certificate.
+    /// </summary>
+    private static SslClientAuthenticationOptions SslOptions(LarderOptions options)
+    {
+        var ssl = new SslClientAuthenticationOptions();
+        if (options.ClientCertificate is { } client)
+        {
+            ssl.ClientCertificates = [client];
+        }
+        if (options.RootCertificate is { } root)
+        {
+            ssl.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => TrustedBy(root, certificate, chain, errors);
+        }
+        return ssl;
+    }
+
+    /// <summary>
+    /// Whether the server's certificate chains up to <paramref name="root"/>.
+    /// Any error but an untrusted chain (a name mismatch, no certificate)
+    /// still fails, and the system roots play no part.
+    /// </summary>
+    private static bool TrustedBy(X509Certificate2 root, X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
+    {
+        if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+        {
+            return false;
+        }
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(root);
+        // A private CA rarely publishes revocation lists.
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presented is not null)
+        {
+            // The intermediates the server sent.
+            foreach (var element in presented.ChainElements)
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+        using var leaf = new X509Certificate2(certificate);
+        return chain.Build(leaf);
+    }
 
     /// <summary>
     /// Runs one RPC, retrying on UNAVAILABLE when <paramref name="idempotent"/>,

@@ -49,6 +49,14 @@ public sealed partial class LarderCache : IDisposable
         {
             throw new ArgumentException($"Url must be an http:// or https:// URL such as http://localhost:8080, got \"{options.Url}\"", nameof(options));
         }
+        if ((options.RootCertificate is not null || options.ClientCertificate is not null) && url.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException($"RootCertificate and ClientCertificate need an https:// Url, got \"{options.Url}\"", nameof(options));
+        }
+        if ((options.RootCertificate is not null || options.ClientCertificate is not null) && options.HttpClient is not null)
+        {
+            throw new ArgumentException("RootCertificate and ClientCertificate cannot be combined with HttpClient: set them on its handler", nameof(options));
+        }
         if (options.Timeout <= TimeSpan.Zero && options.Timeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.Timeout, "Timeout must be positive");

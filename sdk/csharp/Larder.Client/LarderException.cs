@@ -79,7 +79,26 @@ public class LarderException : Exception
     /// not RpcException's "Status(StatusCode=..., Detail=...)" wrapping.
     /// </summary>
     internal static LarderException From(RpcException e) =>
-        new((StatusCode)(int)e.StatusCode, string.IsNullOrEmpty(e.Status.Detail) ? e.Message : e.Status.Detail, e);
+        new(FailedHandshake(e) ? StatusCode.Unavailable : (StatusCode)(int)e.StatusCode,
+            string.IsNullOrEmpty(e.Status.Detail) ? e.Message : e.Status.Detail, e);
+
+    /// <summary>
+    /// Whether the call failed in the TLS handshake (a server certificate
+    /// not trusted, a client certificate refused). Grpc.Net.Client reports
+    /// that as Internal; it is Unavailable, as in the other SDKs and in
+    /// gRPC's other clients: the server could not be reached securely.
+    /// </summary>
+    private static bool FailedHandshake(RpcException e)
+    {
+        for (Exception? cause = e.Status.DebugException; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is System.Security.Authentication.AuthenticationException)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /// <summary>"InvalidArgument" as "INVALID_ARGUMENT".</summary>
     private static string UpperSnake(string pascal) =>

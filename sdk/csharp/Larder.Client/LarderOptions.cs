@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 
 namespace Larder.Client;
@@ -54,6 +55,22 @@ public sealed class LarderOptions
     /// should be longer than <see cref="Timeout"/>.
     /// </summary>
     public HttpClient? HttpClient { get; set; }
+
+    /// <summary>
+    /// The CA certificate to trust for an <c>https://</c> server instead of
+    /// the system roots, e.g. a private CA: the server's chain must end at
+    /// it, and its name must still match the URL's host. Default null: the
+    /// system roots. Not with <see cref="HttpClient"/>, whose handler decides.
+    /// </summary>
+    public X509Certificate2? RootCertificate { get; set; }
+
+    /// <summary>
+    /// A client certificate with its private key (e.g.
+    /// <see cref="X509Certificate2.CreateFromPemFile(string, string?)"/>), for
+    /// a server that requires one (mTLS). Default null: none. Not with
+    /// <see cref="HttpClient"/>, whose handler decides.
+    /// </summary>
+    public X509Certificate2? ClientCertificate { get; set; }
 
     /// <summary>
     /// How long <see cref="LarderCache.GetOrSet{T}(string, Func{CancellationToken, Task{T}}, TimeSpan?, CancellationToken)"/>

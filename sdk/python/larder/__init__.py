@@ -18,7 +18,7 @@ import os as _os
 # to the generated modules without touching sys.path or the generated code.
 __path__.append(_os.path.join(_os.path.dirname(__file__), "gen", "larder"))  # noqa: F821
 
-from ._common import LarderError, LockHolder, LockInfo, LockNotAcquired  # noqa: E402
+from ._common import TLS, LarderError, LockHolder, LockInfo, LockNotAcquired  # noqa: E402
 from ._commands import CommandEvent, CommandResult  # noqa: E402
 from ._sync import Cache  # noqa: E402
 from ._sync_lock import LockHandle  # noqa: E402
@@ -36,4 +36,5 @@ __all__ = [
     "LockHolder",
     "LockInfo",
     "LockNotAcquired",
+    "TLS",
 ]

@@ -22,11 +22,12 @@ class AsyncCache:
     semantics. Create it inside the event loop that uses it."""
 
     def __init__(self, url: str, api_key: Optional[str] = None, namespace: Optional[str] = None,
-                 timeout: float = 5.0, retries: int = 3, compute_lock_ttl: float = c.COMPUTE_LOCK_TTL_S):
-        target, tls = c.target_of(url)
+                 timeout: float = 5.0, retries: int = 3, compute_lock_ttl: float = c.COMPUTE_LOCK_TTL_S,
+                 tls: Union[c.TLS, grpc.ChannelCredentials, None] = None):
+        target, creds = c.channel_credentials(url, tls)
         c.seconds_to_ms("compute_lock_ttl", compute_lock_ttl)
         self._compute_lock_ttl = compute_lock_ttl
-        self._channel = (grpc.aio.secure_channel(target, grpc.ssl_channel_credentials()) if tls
+        self._channel = (grpc.aio.secure_channel(target, creds) if creds is not None
                          else grpc.aio.insecure_channel(target))
         self._stub = cache_pb2_grpc.CacheServiceStub(self._channel)
         self._metadata = c.metadata_of(api_key, namespace)

@@ -5,6 +5,7 @@ import base64
 import hashlib
 import json
 import math
+import os
 import random
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -89,6 +90,51 @@ def from_rpc_error(err: grpc.RpcError) -> LarderError:
     code = err.code() if hasattr(err, "code") else grpc.StatusCode.UNKNOWN
     details = err.details() if hasattr(err, "details") else str(err)
     return LarderError(code or grpc.StatusCode.UNKNOWN, details or "")
+
+
+@dataclass(frozen=True)
+class TLS:
+    """TLS settings of a client for an ``https://`` URL. Each is PEM bytes,
+    or the path (``str`` or ``os.PathLike``) of a PEM file to read.
+
+    ``ca``: the CA certificate(s) to trust instead of the system roots (e.g.
+    a private CA); default the system roots. ``cert`` and ``key``: a client
+    certificate and its key, for servers that require one (mTLS); default
+    none."""
+
+    ca: Union[bytes, str, "os.PathLike[str]", None] = None
+    cert: Union[bytes, str, "os.PathLike[str]", None] = None
+    key: Union[bytes, str, "os.PathLike[str]", None] = None
+
+
+def _pem(name: str, value: Union[bytes, str, "os.PathLike[str]", None]) -> Optional[bytes]:
+    if value is None or isinstance(value, bytes):
+        return value
+    try:
+        with open(value, "rb") as f:
+            return f.read()
+    except OSError as err:
+        raise invalid_argument(f"tls.{name}", f"cannot read {os.fspath(value)}: {err.strerror}") from None
+
+
+def channel_credentials(url: str, tls: Union[TLS, "grpc.ChannelCredentials", None]) -> Tuple[str, Optional["grpc.ChannelCredentials"]]:
+    """The gRPC target of a URL and its channel credentials (None for
+    cleartext): ``https://`` uses TLS with the system roots unless ``tls``
+    says otherwise; ``tls`` may also be ready-made ``grpc.ChannelCredentials``."""
+    target, secure = target_of(url)
+    if not secure:
+        if tls is not None:
+            raise invalid_argument("tls", f"needs an https:// URL, got {url!r}")
+        return target, None
+    if isinstance(tls, grpc.ChannelCredentials):
+        return target, tls
+    tls = tls or TLS()
+    if (tls.cert is None) != (tls.key is None):
+        raise invalid_argument("tls.cert" if tls.cert is None else "tls.key",
+                               f"is required with tls.{'key' if tls.cert is None else 'cert'}")
+    return target, grpc.ssl_channel_credentials(root_certificates=_pem("ca", tls.ca),
+                                                private_key=_pem("key", tls.key),
+                                                certificate_chain=_pem("cert", tls.cert))
 
 
 def target_of(url: str) -> Tuple[str, bool]:

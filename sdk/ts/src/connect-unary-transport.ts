@@ -6,6 +6,7 @@ import { codeFromHttpStatus, errorFromJsonBytes, parseContentType, trailerDemux 
 import type { ClosableTransport } from "./grpc-unary-transport.js";
 import { networkErrorCode } from "./network-errors.js";
 import { webHeaders } from "./web-headers.js";
+import type { TlsOptions } from "./options.js";
 
 /** Options of {@link createUnaryConnectTransport}. */
 export interface UnaryConnectTransportOptions {
@@ -16,6 +17,8 @@ export interface UnaryConnectTransportOptions {
    * with RESOURCE_EXHAUSTED. Default 0xffffffff, connect-node's.
    */
   readMaxBytes?: number;
+  /** CA and client certificate for `https:`. Default: the system roots, no client certificate. */
+  tls?: TlsOptions;
 }
 
 const defaultReadMaxBytes = 0xffffffff;
@@ -45,7 +48,7 @@ type HeaderInit = Parameters<ClosableTransport["unary"]>[3];
 export function createUnaryConnectTransport(options: UnaryConnectTransportOptions): ClosableTransport {
   const url = new URL(options.baseUrl);
   const secure = url.protocol === "https:";
-  const agent = secure ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const agent = secure ? new https.Agent({ keepAlive: true, ...options.tls }) : new http.Agent({ keepAlive: true });
   const target: Target = {
     request: secure ? https.request : http.request,
     agent,

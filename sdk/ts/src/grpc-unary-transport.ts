@@ -5,6 +5,7 @@ import type { UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { networkErrorCode } from "./network-errors.js";
 import { webHeaders } from "./web-headers.js";
+import type { TlsOptions } from "./options.js";
 
 /** Options of {@link createUnaryGrpcTransport}. */
 export interface UnaryGrpcTransportOptions {
@@ -21,6 +22,8 @@ export interface UnaryGrpcTransportOptions {
    * 15 minutes, connect-node's.
    */
   idleConnectionTimeoutMs?: number;
+  /** CA and client certificate for `https:`. Default: the system roots, no client certificate. */
+  tls?: TlsOptions;
 }
 
 /** A {@link Transport} that can also drop its connection. */
@@ -52,7 +55,7 @@ const userAgent = `larder-sdk-ts node/${process.versions.node}`;
  * @param options where the server is.
  */
 export function createUnaryGrpcTransport(options: UnaryGrpcTransportOptions): ClosableTransport {
-  const sessions = new SessionHolder(options.baseUrl, options.idleConnectionTimeoutMs ?? defaultIdleConnectionTimeoutMs);
+  const sessions = new SessionHolder(options.baseUrl, options.idleConnectionTimeoutMs ?? defaultIdleConnectionTimeoutMs, options.tls ?? {});
   const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
   return {
     unary<I extends DescMessage, O extends DescMessage>(
@@ -96,6 +99,7 @@ class SessionHolder {
   constructor(
     private readonly url: string,
     private readonly idleTimeoutMs: number,
+    private readonly tls: TlsOptions,
   ) {}
 
   /** The connection for a new call, counted as busy until {@link end}. */
@@ -123,7 +127,8 @@ class SessionHolder {
   }
 
   private connect(): Connection {
-    const session = http2.connect(this.url);
+    // TLS settings only matter for https:, and node ignores them otherwise.
+    const session = http2.connect(this.url, this.tls);
     const conn: Connection = { session, active: 0, failure: undefined };
     this.current = conn;
     const drop = (): void => {

@@ -14,7 +14,7 @@ export type {
   SetManyEntry,
   SetOptions,
 } from "./cache.js";
-export type { CacheOptions } from "./options.js";
+export type { CacheOptions, TlsOptions } from "./options.js";
 export type { CommandEvent, CommandResult, RunCommandOptions } from "./commands.js";
 export { LockNotAcquiredError } from "./lock.js";
 export type { LockHandle, LockHolderInfo, LockInfo, LockOptions } from "./lock.js";

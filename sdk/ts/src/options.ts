@@ -29,10 +29,29 @@ export interface CacheOptions {
    */
   protocol?: "grpc" | "connect";
   /**
+   * TLS settings for an `https://` URL: a CA to trust (e.g. a private one)
+   * and a client certificate for servers that require one (mTLS). Default:
+   * the system roots, no client certificate.
+   */
+  tls?: TlsOptions;
+  /**
    * A transport to use instead of the one built from `url` and `protocol`,
-   * e.g. to add interceptors or TLS settings. The cache does not close it.
+   * e.g. to add interceptors. The cache does not close it.
    */
   transport?: Transport;
+}
+
+/** TLS settings of {@link CacheOptions}: PEM contents, not file paths. */
+export interface TlsOptions {
+  /**
+   * The CA certificate(s) to trust, instead of the system roots (as in
+   * node:tls). Default: the system roots.
+   */
+  ca?: string | Buffer | (string | Buffer)[];
+  /** A client certificate (chain), for a server that requires one. Default none. */
+  cert?: string | Buffer;
+  /** The client certificate's private key. Required with `cert`. */
+  key?: string | Buffer;
 }
 
 /** {@link CacheOptions} with every default applied and checked. */
@@ -42,6 +61,8 @@ export interface ResolvedOptions {
   readonly retries: number;
   readonly protocol: "grpc" | "connect";
   readonly transport: Transport | undefined;
+  /** TLS settings for the built transports; empty without. */
+  readonly tls: TlsOptions;
   /** The headers sent with every call. */
   readonly headers: Readonly<Record<string, string>>;
 }
@@ -78,6 +99,10 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
   if (protocol !== "grpc" && protocol !== "connect") {
     throw invalidArgument("protocol", `must be "grpc" or "connect", got ${String(protocol)}`);
   }
+  const tls = options.tls ?? {};
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw invalidArgument(tls.cert === undefined ? "tls.cert" : "tls.key", `is required with tls.${tls.cert === undefined ? "key" : "cert"}`);
+  }
   // Headers go on each call rather than into a transport interceptor, so
   // that they also reach a caller-supplied transport.
   const headers: Record<string, string> = {};
@@ -93,6 +118,7 @@ export function resolveOptions(options: CacheOptions): ResolvedOptions {
     retries,
     protocol,
     transport: options.transport,
+    tls,
     headers,
   };
 }

@@ -25,7 +25,7 @@ export function openTransport(options: ResolvedOptions): OwnedTransport {
   // the client CPU of connect-node's general one (see the two transports).
   const transport =
     options.protocol === "grpc"
-      ? createUnaryGrpcTransport({ baseUrl: options.url })
-      : createUnaryConnectTransport({ baseUrl: options.url });
+      ? createUnaryGrpcTransport({ baseUrl: options.url, tls: options.tls })
+      : createUnaryConnectTransport({ baseUrl: options.url, tls: options.tls });
   return { transport, close: () => transport.close() };
 }

@@ -5,6 +5,8 @@
  * over is an `unavailable` answer, never a hang or a crash.
  */
 
+import { readFileSync } from "node:fs";
+import type { ConnectionOptions as TlsConnectionOptions } from "node:tls";
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from "ioredis";
 import { LarderError } from "../../core/errors.js";
 
@@ -18,10 +20,41 @@ export interface RedisConnectionOptions {
   sentinelName?: string;
   /** Redis Cluster seed nodes. Default none (no Cluster). */
   clusterNodes?: { host: string; port: number }[];
+  /**
+   * TLS to every Redis connection: standalone, the Sentinels and the master
+   * they name, every Cluster node. A `rediss://` URL turns TLS on by itself,
+   * trusting the system roots. Default unset: cleartext (unless `rediss://`).
+   */
+  tls?: RedisTlsFiles;
   /** How long one store call may wait for Redis before failing as unavailable. Default 2000 ms. */
   callTimeoutMs?: number;
   /** Told about connection errors (never values), e.g. for logging. Default: ignored. */
   onConnectionError?: (err: Error) => void;
+}
+
+/** TLS to Redis: PEM file paths. An empty object is TLS trusting the system roots. */
+export interface RedisTlsFiles {
+  /** The CA that signed Redis' certificate, for a private CA. Default: the system roots. */
+  ca?: string;
+  /** A client certificate, for a Redis with `tls-auth-clients yes`. Default none. */
+  cert?: string;
+  /** The client certificate's key. Required with `cert`. */
+  key?: string;
+}
+
+/** Reads the files into what node:tls takes; a missing file throws, naming it. */
+export function redisTlsOptions(files: RedisTlsFiles): TlsConnectionOptions {
+  const out: TlsConnectionOptions = {};
+  for (const name of ["ca", "cert", "key"] as const) {
+    const path = files[name];
+    if (path === undefined) continue;
+    try {
+      out[name] = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new Error(`redis.tls.${name}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 // Errors that Redis answers while it cannot serve for now; retrying later works.
@@ -57,6 +90,8 @@ export class RedisConnection {
       // large write on its own anyway.
       autoPipeliningIgnoredCommands: pipelineExempt,
     };
+    const tls = options.tls === undefined ? undefined : redisTlsOptions(options.tls);
+    if (tls !== undefined) common.tls = tls;
     if (options.clusterNodes !== undefined && options.clusterNodes.length > 0) {
       const clusterOptions: ClusterOptions = {
         redisOptions: common,
@@ -72,6 +107,9 @@ export class RedisConnection {
         sentinels: options.sentinels,
         name: options.sentinelName ?? "mymaster",
         sentinelRetryStrategy: (times) => Math.min(100 * times, 2000),
+        // `tls` alone covers only a standalone connection: the Sentinels
+        // take sentinelTLS, and the master they name needs the flag too.
+        ...(tls === undefined ? {} : { sentinelTLS: tls, enableTLSForSentinelMode: true }),
       });
     } else {
       this.client = new Redis(options.url ?? "redis://127.0.0.1:6379", common);

@@ -181,7 +181,8 @@ internal sealed partial class LarderServer : IAsyncDisposable
     /// <summary>Starts a server on a port of its choosing (LARDER_PORT=0) and reads the port from its log.</summary>
     /// <param name="redisUrl">The Redis to use; null for the memory store.</param>
     /// <param name="configFile">A config file (LARDER_CONFIG); null for one that only turns read tracking on.</param>
-    public static async Task<LarderServer> Start(string? redisUrl, string? configFile = null)
+    /// <param name="extraEnv">More environment, e.g. LARDER_TLS_CERT; with TLS the URL is https://.</param>
+    public static async Task<LarderServer> Start(string? redisUrl, string? configFile = null, IReadOnlyDictionary<string, string?>? extraEnv = null)
     {
         Repo.RequireBuilt(Repo.ServerEntry);
         // Reads are tracked, so that last-read times reach the SDK's entries.
@@ -196,6 +197,11 @@ internal sealed partial class LarderServer : IAsyncDisposable
             ["REDIS_URL"] = redisUrl,
             ["LARDER_CONFIG"] = configFile,
         };
+        foreach (var (name, value) in extraEnv ?? new Dictionary<string, string?>())
+        {
+            env[name] = value;
+        }
+        var scheme = env.GetValueOrDefault("LARDER_TLS_CERT") is null ? "http" : "https";
         var process = ChildProcess.Start("node", ["bin/larder.js", "serve"], Repo.Root, env);
         try
         {
@@ -205,7 +211,7 @@ internal sealed partial class LarderServer : IAsyncDisposable
             {
                 throw new InvalidOperationException($"no port in the listening line: {line}");
             }
-            return new LarderServer(process, $"http://127.0.0.1:{port.Groups[1].Value}");
+            return new LarderServer(process, $"{scheme}://127.0.0.1:{port.Groups[1].Value}");
         }
         catch
         {
