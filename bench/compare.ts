@@ -41,9 +41,11 @@ const readsRedis = (c: Case): boolean => c.section === "grpc-raw" && (c.op === "
  *   the same Cluster, whose GetMany is pipelined GETs (MGET cannot span
  *   slots).
  * - raw gRPC (h2load): what do the SDK and its client stack add?
+ * - the same in cleartext: what does TLS on the port cost once connected?
  * - node:http JSON: what does Larder add over a bare HTTP/1.1 JSON endpoint?
  */
 const rules: readonly BaselineRule[] = [
+  { section: "grpc-raw", target: "larder-redis", label: "the same in cleartext", applies: (c) => c.target === "larder-redis-tls" },
   { section: "grpc-raw", target: "grpc-js-map", label: "grpc-js + Map", applies: (c) => c.section === "grpc-raw" && isLarder(c) },
   { section: "grpc-raw", target: "bare-h2", label: "bare node:http2", applies: (c) => c.section === "grpc-raw" && isLarder(c) && c.op === "get-hit" },
   {

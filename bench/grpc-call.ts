@@ -18,7 +18,8 @@ export interface GrpcReply {
  * grpc-status).
  */
 export async function grpcCalls(baseUrl: string, requests: readonly EncodedRequest[], timeoutMs = 5000): Promise<GrpcReply[]> {
-  const session = http2.connect(baseUrl);
+  // An https target serves the bench's own throwaway certificate.
+  const session = http2.connect(baseUrl, baseUrl.startsWith("https:") ? { rejectUnauthorized: false } : {});
   const failed = new Promise<never>((_, reject) => session.once("error", reject));
   failed.catch(() => {});
   try {

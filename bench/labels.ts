@@ -5,6 +5,7 @@ import type { Case, Section, TargetKind } from "./plan.js";
 export const targetLabel: Readonly<Record<TargetKind, string>> = {
   "larder-memory": "Larder · memory",
   "larder-redis": "Larder · Redis",
+  "larder-redis-tls": "Larder · Redis, TLS",
   "larder-redis-cluster": "Larder · Redis Cluster",
   "grpc-js-map": "grpc-js + Map",
   "bare-h2": "bare node:http2",

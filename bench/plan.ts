@@ -5,12 +5,22 @@ import type { Op } from "./payloads.js";
  * itself (a standalone redis-server; a Cluster of three masters), driven
  * by ioredis.
  */
-export type TargetKind = "larder-memory" | "larder-redis" | "larder-redis-cluster" | "grpc-js-map" | "bare-h2" | "http1-echo" | "redis" | "redis-cluster";
+export type TargetKind =
+  | "larder-memory"
+  | "larder-redis"
+  | "larder-redis-tls"
+  | "larder-redis-cluster"
+  | "grpc-js-map"
+  | "bare-h2"
+  | "http1-echo"
+  | "redis"
+  | "redis-cluster";
 
 /** Every target kind, in report order. */
 export const targetKinds: readonly TargetKind[] = [
   "larder-memory",
   "larder-redis",
+  "larder-redis-tls",
   "larder-redis-cluster",
   "grpc-js-map",
   "bare-h2",
@@ -21,7 +31,7 @@ export const targetKinds: readonly TargetKind[] = [
 
 /** Whether a target is a Larder server (as opposed to a baseline). */
 export function isLarderTarget(kind: TargetKind): boolean {
-  return kind === "larder-memory" || kind === "larder-redis" || kind === "larder-redis-cluster";
+  return kind === "larder-memory" || kind === "larder-redis" || kind === "larder-redis-tls" || kind === "larder-redis-cluster";
 }
 
 /**
@@ -122,6 +132,8 @@ export function fullPlan(): Case[] {
   }
   plan.push(caseOf("grpc-raw", "larder-redis-cluster", "get-many", small, many), caseOf("redis-direct", "redis-cluster", "get-many", small, many));
   plan.push(caseOf("grpc-raw", "larder-redis-cluster", "set", small, many));
+  // TLS on the one port: the same Get, held against itself in cleartext.
+  plan.push(caseOf("grpc-raw", "larder-redis-tls", "get-hit", small, many));
   return plan;
 }
 

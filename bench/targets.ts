@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { grpcCalls, replyProblem } from "./grpc-call.js";
 import { primingRequests, type Op } from "./payloads.js";
 import { isLarderTarget, type Case, type TargetKind } from "./plan.js";
+import { makeCa, type TestCa } from "../test/harness/certs.js";
 import { startRedisCluster, type RedisCluster } from "../test/harness/redis-cluster.js";
 import { freePort, startRedis, type RedisServer } from "../test/harness/redis-server.js";
 import { startChild, startNodeScript, waitForPort, type Child } from "./processes.js";
@@ -47,6 +48,7 @@ export class Targets {
   private readonly primed = new Set<string>();
   private redis: Promise<RedisServer> | undefined;
   private cluster: Promise<RedisCluster> | undefined;
+  private ca: TestCa | undefined;
   private readonly children: Child[] = [];
 
   constructor(private readonly options: TargetOptions) {}
@@ -75,6 +77,7 @@ export class Targets {
   /** Stops every server this instance started. */
   async stop(): Promise<void> {
     await Promise.all([...this.children.map((c) => c.stop()), this.redis?.then((r) => r.stop()), this.cluster?.then((c) => c.stop())]);
+    this.ca?.remove();
   }
 
   private async start(kind: TargetKind, valueBytes: number): Promise<RunningTarget> {
@@ -84,6 +87,13 @@ export class Targets {
       case "larder-redis": {
         const redis = await this.startRedis();
         return this.startLarder(kind, { LARDER_STORE: "redis", REDIS_URL: redis.url });
+      }
+      case "larder-redis-tls": {
+        const redis = await this.startRedis();
+        this.ca ??= makeCa("larder-bench-ca");
+        const cert = this.ca.server("larder-bench");
+        const tls = { LARDER_TLS_CERT: cert.certPath, LARDER_TLS_KEY: cert.keyPath };
+        return this.startLarder(kind, { LARDER_STORE: "redis", REDIS_URL: redis.url, ...tls }, "https");
       }
       case "larder-redis-cluster": {
         const cluster = await this.startCluster();
@@ -113,7 +123,7 @@ export class Targets {
     }
   }
 
-  private async startLarder(kind: TargetKind, storeEnv: Record<string, string>): Promise<RunningTarget> {
+  private async startLarder(kind: TargetKind, storeEnv: Record<string, string>, scheme = "http"): Promise<RunningTarget> {
     const backend: RedisBackend | undefined =
       kind === "larder-redis-cluster" ? "cluster" : storeEnv["LARDER_STORE"] === "redis" ? "standalone" : undefined;
     const port = await freePort();
@@ -124,7 +134,7 @@ export class Targets {
     });
     this.children.push(child);
     await waitForPort(child, port);
-    return { kind, url: `http://127.0.0.1:${port}`, pids: [child.pid], backend };
+    return { kind, url: `${scheme}://127.0.0.1:${port}`, pids: [child.pid], backend };
   }
 
   private async startScript(kind: TargetKind, script: string, config: Record<string, unknown>): Promise<RunningTarget> {
