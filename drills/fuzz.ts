@@ -121,7 +121,11 @@ export const fuzz: Drill = {
       if (type === "application/proto") kind = "body";
       const headers: http.OutgoingHttpHeaders = { "content-type": type };
       if (rnd() < 0.3) headers["connect-timeout-ms"] = pick(["x", "-5", "99999999999", ""]);
-      if (rnd() < 0.2) headers["content-encoding"] = pick(["gzip", "br", "bogus"]);
+      if (rnd() < 0.2) {
+        headers["content-encoding"] = pick(["gzip", "br", "bogus"]);
+        // A body that does not decompress is gRPC's other INTERNAL.
+        kind = "compression";
+      }
       return new Promise((resolve) => {
         const req = http.request(`${larder.url}${pick(methods)}`, { method: "POST", agent, headers }, (res) => {
           let text = "";

@@ -66,6 +66,8 @@ class RedisStore implements Store {
   private readonly subscriber: ReleaseSubscriber;
   private readonly locks: RedisLocks;
   private readonly durability: Durability;
+  /** Where writes go: the same connection, or one of their own when they wait for replicas. */
+  private readonly writer: { readonly conn: RedisConnection; readonly scripts: ScriptFns; readonly topology: Topology };
 
   constructor(options: RedisStoreOptions) {
     this.layout = new RedisKeys({
@@ -77,20 +79,34 @@ class RedisStore implements Store {
     // in a Cluster, ioredis files an auto-pipelined call under the slot of
     // its first argument, which is then the count, not a key.
     const variadic = ["larderGetManyCross", "larderGetManyTracked", "larderSetMany", "larderDeleteCross"];
-    this.conn = new RedisConnection(options, ["mget", ...variadic]);
+    const connect = (): { conn: RedisConnection; scripts: ScriptFns; topology: Topology } => {
+      const conn = new RedisConnection(options, ["mget", ...variadic]);
+      for (const [name, definition] of Object.entries({ ...scripts, ...lockScripts })) conn.client.defineCommand(name, definition);
+      return { conn, scripts: conn.client as unknown as ScriptFns, topology: new Topology(conn.client) };
+    };
+    const reader = connect();
+    this.conn = reader.conn;
+    this.scripts = reader.scripts;
+    this.topology = reader.topology;
     const client = this.conn.client;
-    for (const [name, definition] of Object.entries({ ...scripts, ...lockScripts })) {
-      client.defineCommand(name, definition);
-    }
-    this.scripts = client as unknown as ScriptFns;
-    this.topology = new Topology(client);
-    this.durability = new Durability(this.conn, this.topology, options.waitForReplicas);
+    // WAIT holds the connection it is sent on until replicas answer, so
+    // writes that wait for replicas get a connection of their own: reads do
+    // not queue behind a WAIT while replicas lag or are gone.
+    this.writer = options.waitForReplicas === undefined ? reader : connect();
+    this.durability = new Durability(this.writer.conn, this.writer.topology, options.waitForReplicas);
     // duplicate() keeps the topology and options, so the subscriber follows
     // a Sentinel failover or Cluster like the main connection does.
     this.subscriber = new ReleaseSubscriber({ open: () => client.duplicate(), timeoutMs: this.conn.callTimeoutMs });
     const run = <T>(send: () => Promise<T>): Promise<T> => this.conn.run(send);
-    const durability = this.durability;
-    this.locks = new RedisLocks({ scripts: this.scripts, run, keys: this.layout, topology: this.topology, subscriber: this.subscriber, durability });
+    const writes = this.writer;
+    this.locks = new RedisLocks({
+      scripts: writes.scripts,
+      run: (send) => writes.conn.run(send),
+      keys: this.layout,
+      topology: this.topology,
+      subscriber: this.subscriber,
+      durability: this.durability,
+    });
     this.commandState = createRedisCommandState({
       client,
       tag: (ns) => this.layout.namespaceTag(ns),
@@ -144,20 +160,20 @@ class RedisStore implements Store {
     const g = input.guard;
     let reply: Reply;
     if (g === undefined) {
-      reply = await this.conn.run(() => this.scripts.larderSet(key, ...args));
+      reply = await this.writer.conn.run(() => this.writer.scripts.larderSet(key, ...args));
     } else {
       const lockKey = this.layout.lockKey(ns, g.name);
       const minFencing = String(g.minFencingToken);
       if (!this.crossSlot(ns)) {
-        reply = await this.conn.run(() => this.scripts.larderGuardedSet(key, lockKey, ...args, g.token, minFencing));
+        reply = await this.writer.conn.run(() => this.writer.scripts.larderGuardedSet(key, lockKey, ...args, g.token, minFencing));
       } else {
         // Lock and entry may live on different masters: the lock's node
         // vouches for the grant and its expiry, and the entry's node writes
         // only before that expiry by its own clock. An expiry of 0 makes the
         // write fail there, answering the entry's current version.
-        const expiry = await this.conn.run(() => this.scripts.larderLockGuard(lockKey, g.token, minFencing));
+        const expiry = await this.writer.conn.run(() => this.writer.scripts.larderLockGuard(lockKey, g.token, minFencing));
         const until = expiry === null ? "0" : String(int(expiry));
-        reply = await this.conn.run(() => this.scripts.larderSetBeforeExpiry(key, ...args, until));
+        reply = await this.writer.conn.run(() => this.writer.scripts.larderSetBeforeExpiry(key, ...args, until));
       }
     }
     const r = list(reply);
@@ -178,7 +194,7 @@ class RedisStore implements Store {
           args.push(value, kind, ttlArg(input.expiry));
         }
         const keyArgs = this.keyArgs(ns, group.map((i) => names[i] as string));
-        const reply = list(await this.conn.run(() => this.scripts.larderSetMany(...keyArgs, ...args)));
+        const reply = list(await this.writer.conn.run(() => this.writer.scripts.larderSetMany(...keyArgs, ...args)));
         group.forEach((i, j) => {
           out[i] = { created: int(reply[2 * j]) === 1, version: int(reply[2 * j + 1]) };
         });
@@ -200,8 +216,8 @@ class RedisStore implements Store {
       (await this.groups(ns, names)).map((group) => {
         const groupNames = group.map((i) => names[i] as string);
         return this.crossSlot(ns)
-          ? this.conn.run(() => this.scripts.larderDeleteCross(...this.keyArgs(ns, groupNames)))
-          : this.conn.run(() => this.conn.client.del(...groupNames));
+          ? this.writer.conn.run(() => this.writer.scripts.larderDeleteCross(...this.keyArgs(ns, groupNames)))
+          : this.writer.conn.run(() => this.writer.conn.client.del(...groupNames));
       }),
     );
     await this.durability.confirm(names);
@@ -210,7 +226,7 @@ class RedisStore implements Store {
 
   async extend(ns: string, key: string, addMs: number, maxTtlMs: number): Promise<ExtendOutcome> {
     const entry = this.layout.entryKey(ns, key);
-    const reply = list(await this.conn.run(() => this.scripts.larderExtend(entry, String(addMs), String(maxTtlMs))));
+    const reply = list(await this.writer.conn.run(() => this.writer.scripts.larderExtend(entry, String(addMs), String(maxTtlMs))));
     switch (int(reply[0])) {
       case 0:
         return { status: "missing" };
@@ -248,7 +264,7 @@ class RedisStore implements Store {
       throw new LarderError("outOfRange", "delta: the result would overflow a 64-bit integer");
     }
     const entry = this.layout.entryKey(ns, key);
-    const reply = list(await this.conn.run(() => this.scripts.larderIncrement(entry, delta.toString(), ttlArg(expiry))));
+    const reply = list(await this.writer.conn.run(() => this.writer.scripts.larderIncrement(entry, delta.toString(), ttlArg(expiry))));
     switch (int(reply[0])) {
       case 1:
         throw new LarderError("failedPrecondition", "key: the stored value is not an integer");
@@ -301,6 +317,7 @@ class RedisStore implements Store {
   async close(): Promise<void> {
     this.subscriber.close();
     await this.conn.close();
+    if (this.writer.conn !== this.conn) await this.writer.conn.close();
   }
 
   /** Whether the namespace's keys may sit on different slots of a Cluster. */
