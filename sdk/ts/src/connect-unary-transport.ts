@@ -1,10 +1,10 @@
 import * as http from "node:http";
 import * as https from "node:https";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, errorFromJsonBytes, parseContentType, trailerDemux } from "@connectrpc/connect/protocol-connect";
-import type { ClosableTransport } from "./grpc-unary-transport.js";
 import { networkErrorCode } from "./network-errors.js";
+import { lazyResponse, unaryOnlyTransport, type ClosableTransport, type UnaryRequest } from "./unary-transport.js";
 import { webHeaders } from "./web-headers.js";
 import type { TlsOptions } from "./options.js";
 
@@ -59,23 +59,10 @@ export function createUnaryConnectTransport(options: UnaryConnectTransportOption
     basePath: url.pathname.replace(/\/$/, ""),
     readMaxBytes: options.readMaxBytes ?? defaultReadMaxBytes,
   };
-  return {
-    unary<I extends DescMessage, O extends DescMessage>(
-      method: DescMethodUnary<I, O>,
-      signal: AbortSignal | undefined,
-      timeoutMs: number | undefined,
-      header: HeaderInit,
-      input: MessageInitShape<I>,
-    ): Promise<UnaryResponse<I, O>> {
-      return unaryCall(target, method, signal, timeoutMs, header, input);
-    },
-    stream() {
-      return Promise.reject(new ConnectError("streaming calls are not supported by this transport", Code.Unimplemented));
-    },
-    close() {
-      agent.destroy();
-    },
-  };
+  return unaryOnlyTransport(
+    (request, body) => unaryCall(target, request, body),
+    () => agent.destroy(),
+  );
 }
 
 /** Where and how a transport's requests go, worked out once rather than per call. */
@@ -91,21 +78,10 @@ interface Target {
 /** One unary call: a single POST, then the answer or a ConnectError. */
 function unaryCall<I extends DescMessage, O extends DescMessage>(
   target: Target,
-  method: DescMethodUnary<I, O>,
-  signal: AbortSignal | undefined,
-  timeoutMs: number | undefined,
-  header: HeaderInit,
-  input: MessageInitShape<I>,
+  request: UnaryRequest<I, O>,
+  body: Uint8Array,
 ): Promise<UnaryResponse<I, O>> {
-  if (signal?.aborted === true) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
-  let body: Uint8Array;
-  try {
-    const message = isMessage(input, method.input) ? input : create(method.input, input);
-    body = toBinary(method.input, message);
-  } catch (err) {
-    const m = err instanceof Error ? err.message : String(err);
-    return Promise.reject(new ConnectError(`serialize binary: ${m}`, Code.Internal));
-  }
+  const { method, signal, timeoutMs, header } = request;
   // connect treats a deadline of 0 or less as none.
   const deadline = timeoutMs !== undefined && timeoutMs > 0 ? timeoutMs : undefined;
 
@@ -265,30 +241,10 @@ function responseOf<I extends DescMessage, O extends DescMessage>(
     const m = err instanceof Error ? err.message : String(err);
     return new ConnectError(`parse binary: ${m}`, Code.Internal);
   }
-  return lazyResponse(method, message, res.headers);
-}
-
-/** A UnaryResponse whose web Headers are only built if someone reads them. */
-function lazyResponse<I extends DescMessage, O extends DescMessage>(
-  method: DescMethodUnary<I, O>,
-  message: UnaryResponse<I, O>["message"],
-  headers: http.IncomingHttpHeaders,
-): UnaryResponse<I, O> {
-  let split: [Headers, Headers] | undefined;
   // Connect sends a unary call's trailers as "trailer-" prefixed headers.
-  const demux = (): [Headers, Headers] => (split ??= trailerDemux(webHeaders(headers)));
-  return {
-    stream: false,
-    service: method.parent,
-    method,
-    message,
-    get header() {
-      return demux()[0];
-    },
-    get trailer() {
-      return demux()[1];
-    },
-  };
+  let split: [Headers, Headers] | undefined;
+  const demux = (): [Headers, Headers] => (split ??= trailerDemux(webHeaders(res.headers)));
+  return lazyResponse(method, message, () => demux()[0], () => demux()[1]);
 }
 
 /** A request or response failure as a ConnectError. */

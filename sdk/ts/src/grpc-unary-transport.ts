@@ -1,9 +1,10 @@
 import * as http2 from "node:http2";
-import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethodUnary, type MessageInitShape } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type DescMethodUnary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { UnaryResponse } from "@connectrpc/connect";
 import { codeFromHttpStatus, findTrailerError } from "@connectrpc/connect/protocol-grpc";
 import { networkErrorCode } from "./network-errors.js";
+import { lazyResponse, unaryOnlyTransport, type ClosableTransport, type UnaryRequest } from "./unary-transport.js";
 import { webHeaders } from "./web-headers.js";
 import type { TlsOptions } from "./options.js";
 
@@ -27,10 +28,6 @@ export interface UnaryGrpcTransportOptions {
 }
 
 /** A {@link Transport} that can also drop its connection. */
-export interface ClosableTransport extends Transport {
-  /** Closes the HTTP/2 connection; later calls open a new one. */
-  close(): void;
-}
 
 const defaultReadMaxBytes = 0xffffffff;
 const defaultIdleConnectionTimeoutMs = 15 * 60 * 1000;
@@ -57,23 +54,10 @@ const userAgent = `larder-sdk-ts node/${process.versions.node}`;
 export function createUnaryGrpcTransport(options: UnaryGrpcTransportOptions): ClosableTransport {
   const sessions = new SessionHolder(options.baseUrl, options.idleConnectionTimeoutMs ?? defaultIdleConnectionTimeoutMs, options.tls ?? {});
   const readMaxBytes = options.readMaxBytes ?? defaultReadMaxBytes;
-  return {
-    unary<I extends DescMessage, O extends DescMessage>(
-      method: DescMethodUnary<I, O>,
-      signal: AbortSignal | undefined,
-      timeoutMs: number | undefined,
-      header: HeaderInit,
-      input: MessageInitShape<I>,
-    ): Promise<UnaryResponse<I, O>> {
-      return unaryCall(sessions, readMaxBytes, method, signal, timeoutMs, header, input);
-    },
-    stream() {
-      return Promise.reject(new ConnectError("streaming calls are not supported by this transport", Code.Unimplemented));
-    },
-    close() {
-      sessions.close();
-    },
-  };
+  return unaryOnlyTransport(
+    (request, body) => unaryCall(sessions, readMaxBytes, request, body),
+    () => sessions.close(),
+  );
 }
 
 /** One HTTP/2 connection and what its calls need to know about it. */
@@ -151,20 +135,10 @@ class SessionHolder {
 function unaryCall<I extends DescMessage, O extends DescMessage>(
   sessions: SessionHolder,
   readMaxBytes: number,
-  method: DescMethodUnary<I, O>,
-  signal: AbortSignal | undefined,
-  timeoutMs: number | undefined,
-  header: HeaderInit,
-  input: MessageInitShape<I>,
+  request: UnaryRequest<I, O>,
+  body: Uint8Array,
 ): Promise<UnaryResponse<I, O>> {
-  if (signal?.aborted === true) return Promise.reject(ConnectError.from(signal.reason, Code.Canceled));
-  let body: Uint8Array;
-  try {
-    const message = isMessage(input, method.input) ? input : create(method.input, input);
-    body = toBinary(method.input, message);
-  } catch (err) {
-    return Promise.reject(ConnectError.from(err, Code.Internal));
-  }
+  const { method, signal, timeoutMs, header } = request;
   const frame = Buffer.allocUnsafe(5 + body.byteLength);
   frame[0] = 0;
   frame.writeUInt32BE(body.byteLength, 1);
@@ -296,30 +270,7 @@ function responseOf<I extends DescMessage, O extends DescMessage>(
   } catch (err) {
     return ConnectError.from(err, Code.Internal);
   }
-  return lazyResponse(method, message, headers, final);
-}
-
-/** A UnaryResponse whose web Headers are only built if someone reads them. */
-function lazyResponse<I extends DescMessage, O extends DescMessage>(
-  method: DescMethodUnary<I, O>,
-  message: UnaryResponse<I, O>["message"],
-  headers: http2.IncomingHttpHeaders,
-  trailers: http2.IncomingHttpHeaders,
-): UnaryResponse<I, O> {
-  let h: Headers | undefined;
-  let t: Headers | undefined;
-  return {
-    stream: false,
-    service: method.parent,
-    method,
-    message,
-    get header() {
-      return (h ??= webHeaders(headers));
-    },
-    get trailer() {
-      return (t ??= webHeaders(trailers));
-    },
-  };
+  return lazyResponse(method, message, () => webHeaders(headers), () => webHeaders(final));
 }
 
 /**
