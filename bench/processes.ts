@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** A child process the bench started and will stop. */
@@ -116,4 +118,15 @@ export function benchScript(relative: string): string {
 /** Starts a compiled bench script in its own Node process, with a JSON config as its only argument. */
 export function startNodeScript(name: string, relative: string, config: unknown, options: StartOptions = {}): Child {
   return startChild(name, process.execPath, [benchScript(relative), JSON.stringify(config)], options);
+}
+
+/** The repository root: the nearest folder above this file with bin/larder.js. */
+export function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "bin", "larder.js"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("cannot find the repository root (bin/larder.js) above the bench");
+    dir = parent;
+  }
+  return dir;
 }

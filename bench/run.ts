@@ -4,10 +4,9 @@
  * bench/bench.sh builds what this needs first; see README "Performance".
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { renderSvg } from "./chart.js";
 import { compare } from "./compare.js";
 import { procLoadavg } from "./cpu.js";
@@ -16,20 +15,9 @@ import { rateLabel, latencyLabel } from "./labels.js";
 import { runCase, type Row } from "./measure.js";
 import { parseOptions, usage, type BenchOptions } from "./options.js";
 import { fullPlan, quickPlan, type Case } from "./plan.js";
-import { killAllNow, stopAll } from "./processes.js";
+import { killAllNow, repoRoot, stopAll } from "./processes.js";
 import { busyLoadAverage, renderJson, renderMarkdown, type BenchReport } from "./report.js";
 import { Targets } from "./targets.js";
-
-/** The repository root: the nearest folder above this file with bin/larder.js. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "bin", "larder.js"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the repository root (bin/larder.js) above the bench");
-    dir = parent;
-  }
-  return dir;
-}
 
 function h2loadVersion(): string {
   try {

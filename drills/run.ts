@@ -4,11 +4,10 @@
  * when a promise does not hold. drills/drills.sh builds what this needs.
  */
 
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { killAllNow, stopAll } from "../bench/processes.js";
+import { join, resolve } from "node:path";
+import { killAllNow, repoRoot, stopAll } from "../bench/processes.js";
 import type { Drill, DrillMode, DrillResult } from "./drill.js";
 import { clusterFailover, sentinelFailover, sentinelFailoverWait } from "./failover.js";
 import { fuzz } from "./fuzz.js";
@@ -18,16 +17,6 @@ import { redisRestart } from "./redis-restart.js";
 import { soak } from "./soak.js";
 
 const drills: readonly Drill[] = [redisRestart, sentinelFailover, sentinelFailoverWait, clusterFailover, lockSafety, soak, fuzz, memoryBounds];
-
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, "bin", "larder.js"))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the repository root (bin/larder.js) above the drills");
-    dir = parent;
-  }
-  return dir;
-}
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
