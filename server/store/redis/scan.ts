@@ -146,8 +146,10 @@ end
 for _ = 1, budget do
   local nextc, batch = scan(cursor, count)
   if #out + #batch > limit then
+    -- At least one step: when the whole keyspace fits one batch, the batch
+    -- ends where it began (cursor 0 to 0), and a while loop would skip it.
     local c = cursor
-    while c ~= nextc do
+    repeat
       local n1, b1 = scan(c, 1)
       if #out + #b1 > limit then
         if #out > 0 then return {c, out} end
@@ -156,7 +158,7 @@ for _ = 1, budget do
       append(b1)
       c = n1
       if c == '0' then return {'', out} end
-    end
+    until c == nextc
   else
     append(batch)
   end
