@@ -149,8 +149,10 @@ public abstract class StampedeTests(LarderFixture server)
         var ns = LarderFixture.NewNamespace();
         using var a = server.NewCache(ns);
         using var b = server.NewCache(ns);
-        // A short compute lock, so that the factory outlives several of its TTLs.
-        var ttl = TimeSpan.FromMilliseconds(600);
+        // A short compute lock, so that the factory outlives several of its
+        // TTLs, yet long enough that a renewal (every third of it) delayed by
+        // a busy CI machine still lands in time.
+        var ttl = TimeSpan.FromMilliseconds(1_500);
         var flights = new ComputeFlights(a, new LockMissPolicy(a, TimeSpan.FromSeconds(10), ttl));
         var computing = new TaskCompletionSource();
         var finish = new TaskCompletionSource();
