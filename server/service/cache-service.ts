@@ -166,7 +166,7 @@ export class CacheServiceHandler {
     const keys = checkKeys("keys", req.keys, this.limits);
     const entries = await this.store.getMany(ns, keys, this.policy(ns).trackReads);
     return {
-      items: keys.map((key, i) => ({ key, ...entryResponse(entries[i]) })),
+      items: keys.map((key, i) => getManyItem(key, entries[i])),
     };
   }
 
@@ -311,15 +311,38 @@ type EntryFields =
   | { found: false }
   | { found: true; value: MessageInitShape<typeof ValueSchema>; metadata: MessageInitShape<typeof EntryMetadataSchema> };
 
+/** One item of a GetMany answer, built in one literal: spreading entryResponse's object into it cost a tenth of the service's time per entry. */
+function getManyItem(key: string, entry: Entry | undefined): { key: string } & EntryFields {
+  if (entry === undefined) return { key, found: false };
+  return { key, found: true, value: valueMessage(entry.value), metadata: metadataMessage(entry.meta) };
+}
+
 function entryResponse(entry: Entry | undefined): EntryFields {
   if (entry === undefined) return { found: false };
   return { found: true, value: valueMessage(entry.value), metadata: metadataMessage(entry.meta) };
 }
 
 function valueMessage(value: StoredValue): MessageInitShape<typeof ValueSchema> {
-  return value.kind === "json"
-    ? { kind: { case: "json", value: value.json } }
-    : { kind: { case: "binary", value: value.binary } };
+  if (value.kind === "binary") return { kind: { case: "binary", value: value.binary } };
+  return { kind: value.utf8 === undefined ? { case: "json", value: value.json } : new JsonCase(value.utf8, value) };
+}
+
+/**
+ * The `json` case of a Value whose text the store holds as UTF-8: the
+ * binary encoder writes `utf8` as it is (see binaryEncoder), and anything
+ * else reads `value`, which decodes only then.
+ */
+class JsonCase {
+  readonly case = "json";
+
+  constructor(
+    readonly utf8: Uint8Array,
+    private readonly stored: { readonly json: string },
+  ) {}
+
+  get value(): string {
+    return this.stored.json;
+  }
 }
 
 function metadataMessage(meta: EntryMeta): MessageInitShape<typeof EntryMetadataSchema> {

@@ -107,7 +107,16 @@ export interface Store {
 
 /** A stored value: JSON text or opaque bytes. */
 export type StoredValue =
-  | { readonly kind: "json"; readonly json: string }
+  | {
+      readonly kind: "json";
+      readonly json: string;
+      /**
+       * The same JSON text as UTF-8, when the store holds it that way: a
+       * transport may send these bytes as they are instead of encoding
+       * `json` again. Valid UTF-8 whenever present.
+       */
+      readonly utf8?: Uint8Array;
+    }
   | { readonly kind: "binary"; readonly binary: Uint8Array };
 
 /** The metadata kept with every entry. */

@@ -255,6 +255,20 @@ describe("binary encoder", () => {
     expect(binaryEncoder(desc)({}).length).toBe(0);
   });
 
+  it("writes a oneof string case given as UTF-8 as those bytes, without reading its value", () => {
+    const desc = CacheService.method.get.output;
+    const text = '{"name":"日本語 🎉"}';
+    const kind = {
+      case: "json" as const,
+      utf8: Buffer.from(text, "utf8"),
+      get value(): string {
+        throw new Error("value read");
+      },
+    };
+    const expected = toBinary(desc, create(desc, { found: true, value: { kind: { case: "json", value: text } } }));
+    expect(binaryEncoder(desc)({ found: true, value: { kind } }).toString("hex")).toBe(Buffer.from(expected).toString("hex"));
+  });
+
   it("leaves room for a frame prefix", () => {
     const desc = CacheService.method.get.output;
     const message = create(desc, { found: true });

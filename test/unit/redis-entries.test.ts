@@ -8,10 +8,12 @@ describe("redis entry strings", () => {
   it("decodes JSON and binary entries, with never-expiring and never-read as undefined", () => {
     const json = Buffer.from(header("j", 1, 2, 0, 0, 3) + '{"a":"é"}');
     expect(json.indexOf("{")).toBe(headerBytes);
-    expect(decodeEntry(json)).toEqual({
-      value: { kind: "json", json: '{"a":"é"}' },
-      meta: { createdAt: 1, updatedAt: 2, expiresAt: undefined, lastReadAt: undefined, version: 3 },
-    });
+    const decoded = decodeEntry(json);
+    expect(decoded?.meta).toEqual({ createdAt: 1, updatedAt: 2, expiresAt: undefined, lastReadAt: undefined, version: 3 });
+    expect(decoded?.value.kind).toBe("json");
+    expect(decoded?.value.kind === "json" && decoded.value.json).toBe('{"a":"é"}');
+    // The text also stays as the UTF-8 bytes Redis sent, for the binary transport.
+    expect(decoded?.value.kind === "json" && Buffer.from(decoded.value.utf8 ?? []).toString("utf8")).toBe('{"a":"é"}');
     const binary = Buffer.concat([Buffer.from(header("b", 4, 5, 6, 7, 1764460000000123)), Buffer.from([0, 0x2d, 255])]);
     expect(decodeEntry(binary)).toEqual({
       value: { kind: "binary", binary: new Uint8Array([0, 0x2d, 255]) },
@@ -19,6 +21,13 @@ describe("redis entry strings", () => {
     });
     expect(decodeEntry(null)).toBeUndefined();
     expect(headerExpiry(binary.subarray(0, headerBytes))).toBe(6);
+  });
+
+  it("keeps JSON that is not valid UTF-8 only as text, so that no invalid string reaches the wire", () => {
+    const invalid = Buffer.concat([Buffer.from(header("j", 1, 2, 0, 0, 3) + '"'), Buffer.from([0xc3, 0x28]), Buffer.from('"')]);
+    const value = decodeEntry(invalid)?.value;
+    expect(value?.kind === "json" && value.utf8).toBe(undefined);
+    expect(value?.kind === "json" && value.json).toBe('"\ufffd("');
   });
 
   it("takes a newer header and a tracked read time over the stored ones", () => {

@@ -1,18 +1,6 @@
 import { toBinary, ScalarType, type DescField, type DescMessage, type Message } from "@bufbuild/protobuf";
-import {
-  big,
-  commitLength,
-  ensure,
-  isSmall,
-  reserveLength,
-  room,
-  writeBigVarint,
-  writeShortText,
-  writeTag,
-  writeVarint,
-  writeVarint64,
-  type Out,
-} from "./wire-writer.js";
+import { mapKeyConverter, scalarCodec, Wire, type ValueCodec, type WriteValue } from "./field-codecs.js";
+import { commitLength, ensure, reserveLength, writeTag, type Out } from "./wire-writer.js";
 
 /**
  * Encodes a message of one type to protobuf binary, into a Buffer that
@@ -29,14 +17,16 @@ export type MessageEncoder = (message: object, headroom?: number) => Buffer;
  * sub-writer per nested message, and a GetMany answer has six per item.
  *
  * Accepts messages made by `create()` and their init shapes alike (a field
- * left undefined is unset). Types this encoder does not cover (groups,
+ * left undefined is unset). The case object of a oneof string field may
+ * carry a `utf8: Uint8Array` property, the value already encoded (valid
+ * UTF-8): it is written as it is and `value` is not read. Types this encoder does not cover (groups,
  * well-known wrappers and Struct, which protobuf-es maps to plain values)
  * are encoded by `toBinary`, so any message type works.
  */
 export function binaryEncoder(desc: DescMessage): MessageEncoder {
   let encoder = encoders.get(desc);
   if (encoder === undefined) {
-    encoder = supported(desc, new Set()) ? onePass(messageWriter(desc)) : viaToBinary(desc);
+    encoder = supported(desc, new Set()) ? onePass(compiled[messageIndex(desc)] as WriteFields) : viaToBinary(desc);
     encoders.set(desc, encoder);
   }
   return encoder;
@@ -46,15 +36,21 @@ const encoders = new WeakMap<DescMessage, MessageEncoder>();
 
 /** Writes the fields of one message (or one field of it) that are set. */
 type WriteFields = (msg: Fields, out: Out) => void;
-/** Writes one value, without its tag. */
-type WriteValue = (value: unknown, out: Out) => void;
 
 type Fields = Record<string, unknown>;
 
 function onePass(write: WriteFields): MessageEncoder {
+  // Each answer starts in a buffer the size of the last one of its type
+  // (256 B to 64 KiB): a GetMany(100) answer of 100 B values is 15 KiB, and
+  // growing to it from 256 B took six allocations and copies, a tenth of
+  // its encoding time. An eighth more leaves room for writers that reserve
+  // a value's worst case (three bytes per UTF-16 unit of a string).
+  let size = 256;
   return (message, headroom = 0) => {
-    const out: Out = { buf: Buffer.allocUnsafe(headroom + 256), pos: headroom };
+    const out: Out = { buf: Buffer.allocUnsafe(headroom + size), pos: headroom };
     write(message as Fields, out);
+    const used = out.pos - headroom;
+    size = Math.min(Math.max(used + (used >> 3), 256), 65536);
     return out.buf.subarray(0, out.pos);
   };
 }
@@ -98,27 +94,36 @@ function supported(desc: DescMessage, seen: Set<DescMessage>): boolean {
   return true;
 }
 
-const messageWriters = new WeakMap<DescMessage, WriteFields>();
+/*
+ * Each message type gets a writer of its own, generated as JavaScript source
+ * from its descriptor: one function per type that reads its fields by
+ * constant names, in field-number order, and calls its nested types'
+ * writers directly. Closures shared by every field of every type, as a
+ * generic walker builds them, make each property read and call megamorphic:
+ * encoding a GetMany(100) answer took 92 µs that way and 35 µs generated
+ * (node 20, 100 B JSON values, four Timestamps per entry). The source holds
+ * no text from a request: names are descriptor names, quoted by
+ * JSON.stringify, and numbers come from the descriptor.
+ */
 
-function messageWriter(desc: DescMessage): WriteFields {
-  const known = messageWriters.get(desc);
+/** Every generated writer, by index; generated code calls `W[i]`. */
+const compiled: WriteFields[] = [];
+const indexes = new WeakMap<DescMessage, number>();
+
+/** The index of `desc`'s writer in {@link compiled}, generating it (and the writers it calls) on first use. */
+function messageIndex(desc: DescMessage): number {
+  const known = indexes.get(desc);
   if (known !== undefined) return known;
-  const fields: WriteFields[] = [];
-  const write: WriteFields = (msg, out) => {
-    for (let i = 0; i < fields.length; i++) (fields[i] as WriteFields)(msg, out);
-    const unknown = msg.$unknown as readonly Unknown[] | undefined;
-    if (unknown === undefined) return;
-    for (const u of unknown) {
-      writeTag(out, u.no, u.wireType);
-      ensure(out, u.data.length);
-      out.buf.set(u.data, out.pos);
-      out.pos += u.data.length;
-    }
-  };
+  const index = compiled.length;
   // Registered before its fields, so that recursive types find themselves.
-  messageWriters.set(desc, write);
-  for (const field of [...desc.fields].sort((a, b) => a.number - b.number)) fields.push(fieldWriter(field));
-  return write;
+  indexes.set(desc, index);
+  compiled.push(notYet);
+  compiled[index] = generate(desc);
+  return index;
+}
+
+function notYet(): never {
+  throw new Error("binary encoder: a writer ran before it was generated");
 }
 
 interface Unknown {
@@ -127,118 +132,134 @@ interface Unknown {
   readonly data: Uint8Array;
 }
 
-const enum Wire {
-  Varint = 0,
-  Bit64 = 1,
-  Delimited = 2,
-  Bit32 = 5,
+function writeUnknown(unknown: readonly Unknown[], out: Out): void {
+  for (const u of unknown) {
+    writeTag(out, u.no, u.wireType);
+    ensure(out, u.data.length);
+    out.buf.set(u.data, out.pos);
+    out.pos += u.data.length;
+  }
 }
 
-/** One value type: its wire type and its writer. */
-interface ValueCodec {
-  readonly wire: Wire;
-  readonly write: WriteValue;
-}
-
-function valueCodec(field: DescField): ValueCodec {
-  if (field.message !== undefined) return { wire: Wire.Delimited, write: nested(messageWriter(field.message)) };
-  if (field.enum !== undefined) return scalarCodec(ScalarType.INT32);
-  if (field.fieldKind === "map") return scalarCodec(field.scalar ?? ScalarType.INT32);
-  return scalarCodec(field.scalar);
+/** Writes one byte: a tag below field 16. */
+function put1(out: Out, byte: number): void {
+  if (out.pos >= out.buf.length) ensure(out, 1);
+  out.buf[out.pos++] = byte;
 }
 
 /** Writes a message as a length-delimited value. */
-function nested(write: WriteFields): WriteValue {
+function writeNested(index: number): WriteValue {
   return (value, out) => {
     const at = reserveLength(out);
-    write(value as Fields, out);
+    (compiled[index] as WriteFields)(value as Fields, out);
     commitLength(out, at);
   };
 }
 
-function fieldWriter(field: DescField): WriteFields {
-  const name = field.localName;
-  const no = field.number;
+/** The source of one message type's writer, compiled. */
+function generate(desc: DescMessage): WriteFields {
+  const constants: unknown[] = [];
+  const constant = (value: unknown): string => `K[${constants.push(value) - 1}]`;
+  const lines = ["let v, o, at;"];
+  for (const field of [...desc.fields].sort((a, b) => a.number - b.number)) lines.push(fieldSource(field, constant));
+  lines.push(`v = msg.$unknown; if (v !== undefined) writeUnknown(v, out);`);
+  const source = `return function write(msg, out) {\n${lines.join("\n")}\n};`;
+  const make = new Function("W", "K", "put1", "writeTag", "reserveLength", "commitLength", "writeUnknown", source) as (...args: unknown[]) => WriteFields;
+  return make(compiled, constants, put1, writeTag, reserveLength, commitLength, writeUnknown);
+}
+
+type Constant = (value: unknown) => string;
+
+/** The statements that write one field when it is set. */
+function fieldSource(field: DescField, constant: Constant): string {
+  const name = JSON.stringify(field.localName);
   switch (field.fieldKind) {
     case "scalar":
     case "enum":
     case "message": {
-      const { wire, write } = valueCodec(field);
-      const isSet = presence(field);
+      const write = `${tagSource(field.number, wireOf(field))} ${valueSource(field, "v", constant)}`;
       const oneof = field.oneof?.localName;
-      if (oneof !== undefined) {
-        return (msg, out) => {
-          const o = msg[oneof] as { case?: string; value?: unknown } | undefined;
-          if (o === undefined || o.case !== name) return;
-          writeTag(out, no, wire);
-          write(o.value, out);
-        };
-      }
-      return (msg, out) => {
-        const v = msg[name];
-        if (!isSet(v, msg)) return;
-        writeTag(out, no, wire);
-        write(v, out);
-      };
+      if (oneof === undefined) return `v = msg[${name}]; if (${presenceSource(field, name)}) { ${write} }`;
+      const chosen = `o = msg[${JSON.stringify(oneof)}]; if (o !== undefined && o.case === ${name})`;
+      if (field.fieldKind !== "scalar" || field.scalar !== ScalarType.STRING) return `${chosen} { v = o.value; ${write} }`;
+      // A string case may come as UTF-8 already (see binaryEncoder).
+      const asBytes = `${tagSource(field.number, Wire.Delimited)} ${constant(scalarCodec(ScalarType.BYTES).write)}(v, out);`;
+      return `${chosen} { v = o.utf8; if (v !== undefined) { ${asBytes} } else { v = o.value; ${write} } }`;
     }
-    case "list":
-      return listWriter(field, name, no);
+    case "list": {
+      const codec = valueCodec(field);
+      if (field.packed && codec.wire !== Wire.Delimited) return `${constant(packedWriter(field.localName, field.number, codec))}(msg, out);`;
+      const each = `${tagSource(field.number, codec.wire)} ${valueSource(field, "v[i]", constant)}`;
+      return `v = msg[${name}]; if (v !== undefined) for (let i = 0; i < v.length; i++) { ${each} }`;
+    }
     case "map":
-      return mapWriter(field, name, no);
+      return `${constant(mapWriter(field))}(msg, out);`;
   }
 }
 
-/** When a singular field is written: protobuf-es' presence rules, plus "undefined is unset". */
-function presence(field: DescField & { fieldKind: "scalar" | "enum" | "message" }): (v: unknown, msg: Fields) => boolean {
-  if (field.fieldKind === "message") return (v) => v !== undefined && v !== null;
+function wireOf(field: DescField): number {
+  return field.message !== undefined ? Wire.Delimited : valueCodec(field).wire;
+}
+
+/** Writing a tag: one constant byte for fields 1–15, the varint otherwise. */
+function tagSource(no: number, wire: number): string {
+  const tag = ((no << 3) | wire) >>> 0;
+  return tag < 128 ? `put1(out, ${tag});` : `writeTag(out, ${no}, ${wire});`;
+}
+
+/** Writing one value of the field, held in `expr`, without its tag. */
+function valueSource(field: DescField, expr: string, constant: Constant): string {
+  if (field.message !== undefined) return `at = reserveLength(out); W[${messageIndex(field.message)}](${expr}, out); commitLength(out, at);`;
+  return `${constant(valueCodec(field).write)}(${expr}, out);`;
+}
+
+/** When a singular field held in `v` is written: protobuf-es' presence rules, plus "undefined is unset". */
+function presenceSource(field: DescField & { fieldKind: "scalar" | "enum" | "message" }, name: string): string {
+  if (field.fieldKind === "message") return "v !== undefined && v !== null";
   // Explicit presence (proto3 `optional`, proto2): set when it is an own property.
-  if (field.presence !== implicit) return (v, msg) => v !== undefined && Object.prototype.hasOwnProperty.call(msg, field.localName);
-  if (field.fieldKind === "enum") {
-    const zero = field.enum.values[0]?.number ?? 0;
-    return (v) => v !== undefined && v !== zero;
-  }
+  if (field.presence !== implicit) return `v !== undefined && Object.prototype.hasOwnProperty.call(msg, ${name})`;
+  if (field.fieldKind === "enum") return `v !== undefined && v !== ${field.enum.values[0]?.number ?? 0}`;
   switch (field.scalar) {
     case ScalarType.BOOL:
-      return (v) => v !== undefined && v !== false;
+      return "v !== undefined && v !== false";
     case ScalarType.STRING:
-      return (v) => v !== undefined && v !== "";
+      return `v !== undefined && v !== ""`;
     case ScalarType.BYTES:
-      return (v) => v !== undefined && (!(v instanceof Uint8Array) || v.byteLength > 0);
+      return "v !== undefined && (!(v instanceof Uint8Array) || v.byteLength > 0)";
     case ScalarType.DOUBLE:
     case ScalarType.FLOAT:
-      return (v) => v !== undefined && !Object.is(v, 0);
+      return "v !== undefined && !Object.is(v, 0)";
     default:
       // Loose comparison matches 0n, 0 and "0", as protobuf-es does.
-      return (v) => v !== undefined && v != 0;
+      return "v !== undefined && v != 0";
   }
 }
 
 // google.protobuf.FeatureSet.FieldPresence.IMPLICIT
 const implicit = 2;
 
-function listWriter(field: DescField & { fieldKind: "list" }, name: string, no: number): WriteFields {
-  const { wire, write } = valueCodec(field);
-  if (field.packed && wire !== Wire.Delimited) {
-    return (msg, out) => {
-      const list = msg[name] as readonly unknown[] | undefined;
-      if (list === undefined || list.length === 0) return;
-      writeTag(out, no, Wire.Delimited);
-      const at = reserveLength(out);
-      for (let i = 0; i < list.length; i++) write(list[i], out);
-      commitLength(out, at);
-    };
-  }
+function valueCodec(field: DescField): ValueCodec {
+  if (field.message !== undefined) return { wire: Wire.Delimited, write: writeNested(messageIndex(field.message)) };
+  if (field.enum !== undefined) return scalarCodec(ScalarType.INT32);
+  if (field.fieldKind === "map") return scalarCodec(field.scalar ?? ScalarType.INT32);
+  return scalarCodec(field.scalar);
+}
+
+/** A packed list of scalars: one tag, one length, the values back to back. */
+function packedWriter(name: string, no: number, codec: ValueCodec): WriteFields {
   return (msg, out) => {
     const list = msg[name] as readonly unknown[] | undefined;
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) {
-      writeTag(out, no, wire);
-      write(list[i], out);
-    }
+    if (list === undefined || list.length === 0) return;
+    writeTag(out, no, Wire.Delimited);
+    const at = reserveLength(out);
+    for (let i = 0; i < list.length; i++) codec.write(list[i], out);
+    commitLength(out, at);
   };
 }
 
-function mapWriter(field: DescField & { fieldKind: "map" }, name: string, no: number): WriteFields {
+function mapWriter(field: DescField & { fieldKind: "map" }): WriteFields {
+  const name = field.localName;
+  const no = field.number;
   const key = scalarCodec(field.mapKey);
   const toKey = mapKeyConverter(field.mapKey);
   const value = valueCodec(field);
@@ -256,88 +277,4 @@ function mapWriter(field: DescField & { fieldKind: "map" }, name: string, no: nu
       commitLength(out, at);
     }
   };
-}
-
-/** Map keys are object keys, so strings; the wire wants the key's own type. */
-function mapKeyConverter(type: ScalarType): (key: string) => unknown {
-  switch (type) {
-    case ScalarType.STRING:
-      return (k) => k;
-    case ScalarType.BOOL:
-      return (k) => k === "true";
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-    case ScalarType.SINT64:
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return (k) => BigInt(k);
-    default:
-      return (k) => Number.parseInt(k, 10);
-  }
-}
-
-/** The codec of one scalar type (enums are INT32 on the wire). */
-function scalarCodec(type: ScalarType): ValueCodec {
-  switch (type) {
-    case ScalarType.STRING:
-      return {
-        wire: Wire.Delimited,
-        write(v, out) {
-          const text = v as string;
-          // At most three bytes per UTF-16 unit.
-          ensure(out, 1 + text.length * 3);
-          const at = out.pos++;
-          out.pos = text.length <= 32 ? writeShortText(out.buf, out.pos, text) : out.pos + out.buf.write(text, out.pos, "utf8");
-          commitLength(out, at);
-        },
-      };
-    case ScalarType.BYTES:
-      return {
-        wire: Wire.Delimited,
-        write(v, out) {
-          const bytes = v as Uint8Array;
-          writeVarint(out, bytes.length);
-          ensure(out, bytes.length);
-          out.buf.set(bytes, out.pos);
-          out.pos += bytes.length;
-        },
-      };
-    case ScalarType.BOOL:
-      return { wire: Wire.Varint, write: (v, out) => writeVarint(out, v === true ? 1 : 0) };
-    case ScalarType.INT32:
-      // Negative int32 values are sign-extended to 64 bits: ten bytes.
-      return { wire: Wire.Varint, write: (v, out) => ((v as number) < 0 ? writeVarint64(out, (v as number) >>> 0, 0xffffffff) : writeVarint(out, v as number)) };
-    case ScalarType.UINT32:
-      return { wire: Wire.Varint, write: (v, out) => writeVarint(out, (v as number) >>> 0) };
-    case ScalarType.SINT32:
-      return { wire: Wire.Varint, write: (v, out) => writeVarint(out, (((v as number) << 1) ^ ((v as number) >> 31)) >>> 0) };
-    case ScalarType.INT64:
-    case ScalarType.UINT64:
-      return {
-        wire: Wire.Varint,
-        write(v, out) {
-          if (isSmall(v)) writeVarint(out, Number(v));
-          else writeBigVarint(out, BigInt.asUintN(64, big(v)));
-        },
-      };
-    case ScalarType.SINT64:
-      return {
-        wire: Wire.Varint,
-        write(v, out) {
-          const n = big(v);
-          writeBigVarint(out, BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
-        },
-      };
-    case ScalarType.FIXED64:
-    case ScalarType.SFIXED64:
-      return { wire: Wire.Bit64, write: (v, out) => void (out.pos = room(out, 8).writeBigUInt64LE(BigInt.asUintN(64, big(v)), out.pos)) };
-    case ScalarType.DOUBLE:
-      return { wire: Wire.Bit64, write: (v, out) => void (out.pos = room(out, 8).writeDoubleLE(v as number, out.pos)) };
-    case ScalarType.FLOAT:
-      return { wire: Wire.Bit32, write: (v, out) => void (out.pos = room(out, 4).writeFloatLE(v as number, out.pos)) };
-    case ScalarType.FIXED32:
-      return { wire: Wire.Bit32, write: (v, out) => void (out.pos = room(out, 4).writeUInt32LE((v as number) >>> 0, out.pos)) };
-    case ScalarType.SFIXED32:
-      return { wire: Wire.Bit32, write: (v, out) => void (out.pos = room(out, 4).writeInt32LE(v as number, out.pos)) };
-  }
 }

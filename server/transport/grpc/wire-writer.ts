@@ -29,17 +29,6 @@ export function big(v: unknown): bigint {
   return typeof v === "bigint" ? v : BigInt(v as string | number);
 }
 
-/** Whether a 64-bit value is a non-negative safe integer, written without bigint arithmetic. */
-export function isSmall(v: unknown): boolean {
-  // Number() of a bigint beyond 2^53 rounds to a value that is no safe
-  // integer, so one conversion answers without bigint comparisons.
-  if (typeof v === "bigint" || typeof v === "number") {
-    const n = Number(v);
-    return n >= 0 && Number.isSafeInteger(n);
-  }
-  return false;
-}
-
 /** Makes room for `n` more bytes. */
 export function ensure(out: Out, n: number): void {
   if (out.pos + n <= out.buf.length) return;
