@@ -117,7 +117,8 @@ describe("locks across server processes sharing one Redis", () => {
     const waited = performance.now() - started;
     expect(fresh.acquired).toBe(true);
     expect(waited).toBeGreaterThan(350);
-    expect(waited).toBeLessThan(1000);
+    // Far below the 5 s wait: woken by the expiry, with room for a loaded machine.
+    expect(waited).toBeLessThan(2500);
     expect(fresh.fencingToken).toBeGreaterThan(stale.fencingToken);
     expect((await a.unlock({ name: "job", token: stale.token })).status).toBe(UnlockStatus.HELD_BY_OTHER);
     const refused = await a.set({ key: "out", value: json("stale-late"), lockGuard: { name: "job", token: stale.token } });

@@ -109,13 +109,15 @@ describe.each(conformanceKinds)("conformance: locks [%s store]", (kind) => {
 
   it("replaces an expired holder: its Unlock is HELD_BY_OTHER, its guarded Set is refused", async () => {
     const c = larder.client();
-    const stale = await c.lock({ name: "res", ttlMs: 300n, owner: "stale" });
+    // Timed from before the grant, so that a slow answer to it cannot make
+    // the wait look shorter than the TTL.
     const started = Date.now();
+    const stale = await c.lock({ name: "res", ttlMs: 300n, owner: "stale" });
     const fresh = await c.lock({ name: "res", waitMs: 5000n, owner: "fresh" });
     const waited = Date.now() - started;
     expect(fresh.acquired).toBe(true);
-    expect(waited).toBeGreaterThanOrEqual(200);
-    expect(waited).toBeLessThan(1000);
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited).toBeLessThan(2500);
     expect(fresh.fencingToken).toBeGreaterThan(stale.fencingToken);
 
     const staleWrite = await c.set({ key: "k", value: json("stale"), lockGuard: { name: "res", token: stale.token } });
@@ -163,7 +165,7 @@ describe.each(conformanceKinds)("conformance: locks [%s store]", (kind) => {
     const waited = Date.now() - started;
     expect(got.acquired).toBe(true);
     expect(waited).toBeGreaterThanOrEqual(250);
-    expect(waited).toBeLessThan(1000);
+    expect(waited).toBeLessThan(2500);
   });
 
   it("gives up after wait_ms, with the holder", async () => {
@@ -175,7 +177,7 @@ describe.each(conformanceKinds)("conformance: locks [%s store]", (kind) => {
     expect(got.acquired).toBe(false);
     expect(got.holder?.owner).toBe("keeper");
     expect(waited).toBeGreaterThanOrEqual(390);
-    expect(waited).toBeLessThan(1000);
+    expect(waited).toBeLessThan(2500);
   });
 
   it("ends a wait before the caller's deadline with an answer", async () => {
@@ -204,14 +206,14 @@ describe.each(conformanceKinds)("conformance: locks [%s store]", (kind) => {
     expect((await c.checkLock({ name: "c", waitMs: 5000n })).available).toBe(true);
     let waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(250);
-    expect(waited).toBeLessThan(1000);
+    expect(waited).toBeLessThan(2500);
 
-    await c.lock({ name: "c", ttlMs: 300n });
     started = Date.now();
+    await c.lock({ name: "c", ttlMs: 300n });
     expect((await c.checkLock({ name: "c", waitMs: 5000n })).available).toBe(true);
     waited = Date.now() - started;
-    expect(waited).toBeGreaterThanOrEqual(200);
-    expect(waited).toBeLessThan(1000);
+    expect(waited).toBeGreaterThanOrEqual(290);
+    expect(waited).toBeLessThan(2500);
 
     await c.lock({ name: "c" });
     started = Date.now();

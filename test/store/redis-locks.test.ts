@@ -83,7 +83,8 @@ describe("redis locks: layout, announcements and load", () => {
     const waited = performance.now() - started;
     expect(got.acquired).toBe(true);
     expect(waited).toBeGreaterThanOrEqual(250);
-    expect(waited).toBeLessThan(1000);
+    // Far below the 10 s wait: woken by the release, with room for a loaded machine.
+    expect(waited).toBeLessThan(2500);
   });
 
   it("bounds the Redis commands of a 2 s wait on a held lock", async () => {
