@@ -1,34 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
-import { freePort, startRedis, type RedisServer } from "../harness/redis-server.js";
+import { serveLarder as serve, stopLarder as stop } from "../harness/larder-cli.js";
+import { startRedis, type RedisServer } from "../harness/redis-server.js";
 
 const run = promisify(execFile);
-
-/** Starts `larder serve` as a separate process, as a user would. */
-async function serve(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; logs: () => string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ["bin/larder.js", "serve"], {
-    env: { ...process.env, LARDER_PORT: String(port), LARDER_HOST: "127.0.0.1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 200 && !out.includes("larder listening"); i++) {
-    if (proc.exitCode !== null) throw new Error(`larder exited: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(out).toContain("larder listening");
-  return { proc, port, logs: () => out };
-}
-
-async function stop(proc: ChildProcess): Promise<number | null> {
-  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
-  proc.kill("SIGTERM");
-  return exited;
-}
 
 function curl(port: number, method: string, body: string): Promise<string> {
   return run("curl", ["-s", "-H", "content-type: application/json", "-d", body, `http://127.0.0.1:${port}/larder.v1.CacheService/${method}`]).then(

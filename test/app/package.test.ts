@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { spawnLarder, stopLarder, untilListening } from "../harness/larder-cli.js";
 import { makeTempDir, removeTempDir } from "../harness/redis-process.js";
 import { freePort } from "../harness/redis-server.js";
 
@@ -54,21 +55,13 @@ describe("the npm package", () => {
       port = await freePort();
       // Only what a user's shell would have: no LARDER_* or REDIS_URL of the test run.
       const env: NodeJS.ProcessEnv = { PATH: process.env["PATH"], HOME: dir, LARDER_PORT: String(port), LARDER_HOST: "127.0.0.1" };
-      proc = spawn(join(prefix, "bin", "larder"), ["serve"], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
-      let out = "";
-      proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-      proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-      for (let i = 0; i < 200 && !out.includes("larder listening"); i++) {
-        if (proc.exitCode !== null) throw new Error(`larder exited: ${out}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      if (!out.includes("larder listening")) throw new Error(`larder did not start: ${out}`);
+      const cli = spawnLarder(join(prefix, "bin", "larder"), ["serve"], { cwd: dir, env });
+      proc = cli.proc;
+      await untilListening(cli);
     }, 180_000);
     afterAll(async () => {
       if (proc !== undefined && proc.exitCode === null) {
-        const exited = new Promise((resolve) => proc?.once("exit", resolve));
-        proc.kill("SIGTERM");
-        await exited;
+        await stopLarder(proc);
       }
     });
 

@@ -1,30 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as tls from "node:tls";
 import { promisify } from "node:util";
 import { makeCa, type CertFiles, type TestCa } from "../harness/certs.js";
-import { freePort, startRedis, type RedisServer } from "../harness/redis-server.js";
+import { serveLarder as serve, stopLarder } from "../harness/larder-cli.js";
+import { startRedis, type RedisServer } from "../harness/redis-server.js";
 
 const run = promisify(execFile);
-
-/** Starts `larder serve` as a separate process, as a user would. */
-async function serve(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; logs: () => string }> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ["bin/larder.js", "serve"], {
-    env: { ...process.env, LARDER_PORT: String(port), LARDER_HOST: "127.0.0.1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  for (let i = 0; i < 200 && !out.includes("larder listening"); i++) {
-    if (proc.exitCode !== null) throw new Error(`larder exited: ${out}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(out).toContain("larder listening");
-  return { proc, port, logs: () => out };
-}
 
 /** Runs `larder serve` with a bad setting: it must exit 1 with one line on stderr. */
 async function failedStart(env: Record<string, string>): Promise<string> {
@@ -64,9 +47,7 @@ describe("larder serve with TLS", () => {
     ({ proc, port, logs } = await serve({ LARDER_TLS_CERT: cert.certPath, LARDER_TLS_KEY: cert.keyPath }));
   });
   afterAll(async () => {
-    const exited = new Promise((resolve) => proc.once("exit", resolve));
-    proc.kill("SIGTERM");
-    await exited;
+    await stopLarder(proc);
   });
 
   it("logs that TLS is on, and serves curl and the larder CLI with --ca", async () => {
@@ -115,9 +96,7 @@ describe("larder serve --workers 2 with mTLS, on Redis", () => {
     }));
   }, 30_000);
   afterAll(async () => {
-    const exited = new Promise((resolve) => proc.once("exit", resolve));
-    proc.kill("SIGTERM");
-    await exited;
+    await stopLarder(proc);
     await redis.stop();
   });
 

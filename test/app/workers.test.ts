@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawn, type ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { GetRequestSchema, GetResponseSchema, SetRequestSchema, SetResponseSchema } from "../../server/gen/larder/v1/cache_pb.js";
+import { startServe as start } from "../harness/larder-cli.js";
 import { freePort, startRedis, type RedisServer } from "../harness/redis-server.js";
 
 // `larder serve --workers N`: N processes behind one port (node:cluster),
@@ -14,17 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.stop();
 });
-
-function start(args: string[], env: Record<string, string>, port: number): { proc: ChildProcess; logs: () => string } {
-  const proc = spawn(process.execPath, ["bin/larder.js", "serve", ...args], {
-    env: { ...process.env, LARDER_PORT: String(port), LARDER_HOST: "127.0.0.1", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  proc.stdout?.on("data", (d: Buffer) => (out += d.toString()));
-  proc.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-  return { proc, logs: () => out };
-}
 
 function listeningPids(logs: string): Set<number> {
   const pids = new Set<number>();
