@@ -6,6 +6,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { createCache, type Cache } from "../sdk/ts/src/index.js";
+import { percentile } from "../bench/load/result.js";
 import { launchRedis } from "../test/harness/redis-process.js";
 import { Promises, type Drill } from "./drill.js";
 import { startLarder } from "./larder-process.js";
@@ -14,11 +15,9 @@ import { startLarder } from "./larder-process.js";
 const shapes = { quick: { seconds: 30, windowS: 10, rate: 1500 }, full: { seconds: 600, windowS: 60, rate: 3000 } };
 const workers = 32;
 
-/** The q-quantile (0–1) of latencies in ms; 0 for none. */
+/** The q-quantile (0–1) of latencies in ms, nearest rank as the bench reports them; 0 for none. */
 function quantile(xs: number[], q: number): number {
-  if (xs.length === 0) return 0;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number;
+  return xs.length === 0 ? 0 : percentile([...xs].sort((a, b) => a - b), q);
 }
 const p99 = (xs: number[]): number => quantile(xs, 0.99);
 const p50 = (xs: number[]): number => quantile(xs, 0.5);
