@@ -19,9 +19,10 @@ export type MessageEncoder = (message: object, headroom?: number) => Buffer;
  * Accepts messages made by `create()` and their init shapes alike (a field
  * left undefined is unset). The case object of a oneof string field may
  * carry a `utf8: Uint8Array` property, the value already encoded (valid
- * UTF-8): it is written as it is and `value` is not read. Types this encoder does not cover (groups,
- * well-known wrappers and Struct, which protobuf-es maps to plain values)
- * are encoded by `toBinary`, so any message type works.
+ * UTF-8): it is written as it is and `value` is not read. Types this
+ * encoder does not cover (groups, well-known wrappers and Struct, which
+ * protobuf-es maps to plain values) are encoded by `toBinary`, so any
+ * message type works.
  */
 export function binaryEncoder(desc: DescMessage): MessageEncoder {
   let encoder = encoders.get(desc);
@@ -102,9 +103,9 @@ function supported(desc: DescMessage, seen: Set<DescMessage>): boolean {
  * generic walker builds them, make each property read and call megamorphic:
  * encoding a GetMany(100) answer took 92 µs that way and 57 µs generated
  * (node 20, 100 B JSON values, four Timestamps per entry; 42 µs with the
- * buffer sizing of onePass). The source holds
- * no text from a request: names are descriptor names, quoted by
- * JSON.stringify, and numbers come from the descriptor.
+ * buffer sizing of onePass). The source holds no text from a request:
+ * names are descriptor names, quoted by JSON.stringify, and numbers come
+ * from the descriptor.
  */
 
 /** Every generated writer, by index; generated code calls `W[i]`. */
@@ -188,9 +189,9 @@ function fieldSource(field: DescField, constant: Constant): string {
       return `${chosen} { v = o.utf8; if (v !== undefined) { ${asBytes} } else { v = o.value; ${write} } }`;
     }
     case "list": {
-      const codec = valueCodec(field);
-      if (field.packed && codec.wire !== Wire.Delimited) return `${constant(packedWriter(field.localName, field.number, codec))}(msg, out);`;
-      const each = `${tagSource(field.number, codec.wire)} ${valueSource(field, "v[i]", constant)}`;
+      const wire = wireOf(field);
+      if (field.packed && wire !== Wire.Delimited) return `${constant(packedWriter(field.localName, field.number, valueCodec(field)))}(msg, out);`;
+      const each = `${tagSource(field.number, wire)} ${valueSource(field, "v[i]", constant)}`;
       return `v = msg[${name}]; if (v !== undefined) for (let i = 0; i < v.length; i++) { ${each} }`;
     }
     case "map":
