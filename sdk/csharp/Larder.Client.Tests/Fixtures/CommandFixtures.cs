@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Larder.Client.Tests.Fixtures;
 
 /// <summary>
@@ -8,7 +6,7 @@ namespace Larder.Client.Tests.Fixtures;
 /// servers, not the shared ones: the fallback test waits out a cache
 /// period, and on a server of its own that wait runs beside the other suites.
 /// </summary>
-public abstract class CommandFixture : LarderFixture
+public abstract class CommandFixture : ConfiguredFixture
 {
     /// <summary>The namespace the commands are defined in.</summary>
     public const string Namespace = "cs-commands";
@@ -16,19 +14,13 @@ public abstract class CommandFixture : LarderFixture
     /// <summary>The commands' cacheSeconds: the least the server allows.</summary>
     public const int CacheSeconds = 15;
 
-    private Upstream? _upstream;
-    private string? _configDir;
-
-    internal Upstream Upstream => _upstream ?? throw new InvalidOperationException("upstream not started");
-
     /// <summary>A cache in the commands' namespace.</summary>
     public LarderCache CommandCache(Action<LarderOptions>? configure = null) => NewCache(Namespace, configure);
 
     /// <inheritdoc />
     protected override async Task<string?> PrepareConfig()
     {
-        _upstream = Upstream.Start();
-        var origin = _upstream.Origin;
+        var origin = StartUpstream().Origin;
         // allowPrivateNetwork: the upstream is on loopback, which commands may
         // not reach by default; "blocked" keeps that default to show it.
         var commands = new Dictionary<string, object>
@@ -41,24 +33,7 @@ public abstract class CommandFixture : LarderFixture
             ["slow"] = new { url = $"{origin}/slow/{{ms}}", args = new[] { "ms" }, allowPrivateNetwork = true, timeoutMs = 10_000 },
             ["blocked"] = new { url = $"{origin}/items/{{id}}", args = new[] { "id" } },
         };
-        _configDir = Directory.CreateTempSubdirectory("larder-cs-commands-").FullName;
-        var file = Path.Combine(_configDir, "larder.json");
-        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(new { commands = new Dictionary<string, object> { [Namespace] = commands } }));
-        return file;
-    }
-
-    /// <inheritdoc />
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_upstream is not null)
-        {
-            await _upstream.DisposeAsync();
-        }
-        if (_configDir is not null)
-        {
-            Directory.Delete(_configDir, recursive: true);
-        }
+        return await WriteConfig("larder-cs-commands-", new { commands = new Dictionary<string, object> { [Namespace] = commands } });
     }
 }
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Larder.Client.Tests.Fixtures;
 
 /// <summary>
@@ -11,11 +9,9 @@ namespace Larder.Client.Tests.Fixtures;
 /// namespace, so each scenario file's namespace is chosen before the server
 /// starts (<see cref="NamespaceOf"/>).
 /// </summary>
-public abstract class ScenarioFixture : LarderFixture
+public abstract class ScenarioFixture : ConfiguredFixture
 {
     private readonly Dictionary<string, string> _namespaces = ScenarioFiles.Names().ToDictionary(f => f, _ => NewNamespace());
-    private Upstream? _upstream;
-    private string? _configDir;
 
     /// <summary>The namespace whose commands the server defines for a scenario file.</summary>
     public string NamespaceOf(string file) => _namespaces[file];
@@ -23,10 +19,10 @@ public abstract class ScenarioFixture : LarderFixture
     /// <inheritdoc />
     protected override async Task<string?> PrepareConfig()
     {
-        _upstream = Upstream.Start();
+        var origin = StartUpstream().Origin;
         var commands = new Dictionary<string, object>
         {
-            ["echo"] = new { method = "POST", url = $"{_upstream.Origin}/reflect/body", cacheSeconds = 15, timeoutMs = 3000, allowPrivateNetwork = true },
+            ["echo"] = new { method = "POST", url = $"{origin}/reflect/body", cacheSeconds = 15, timeoutMs = 3000, allowPrivateNetwork = true },
             ["down"] = new { url = "http://127.0.0.1:1/", cacheSeconds = 15, timeoutMs = 3000, allowPrivateNetwork = true },
         };
         var config = new
@@ -34,24 +30,7 @@ public abstract class ScenarioFixture : LarderFixture
             limits = new { maxValueBytes = 1024 },
             commands = _namespaces.Values.ToDictionary(ns => ns, _ => commands),
         };
-        _configDir = Directory.CreateTempSubdirectory("larder-cs-scenarios-").FullName;
-        var file = Path.Combine(_configDir, "larder.json");
-        await File.WriteAllTextAsync(file, JsonSerializer.Serialize(config));
-        return file;
-    }
-
-    /// <inheritdoc />
-    public override async Task DisposeAsync()
-    {
-        await base.DisposeAsync();
-        if (_upstream is not null)
-        {
-            await _upstream.DisposeAsync();
-        }
-        if (_configDir is not null)
-        {
-            Directory.Delete(_configDir, recursive: true);
-        }
+        return await WriteConfig("larder-cs-scenarios-", config);
     }
 }
 
