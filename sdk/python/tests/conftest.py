@@ -120,17 +120,23 @@ def upstream():
         server.close()
 
 
+def larder_with_config(store, config, tmp_path_factory, name):
+    """Starts Larder on `store` (and its redis-server for "redis") with `config`
+    as its larder.json; yields the URL, then stops both."""
+    path = tmp_path_factory.mktemp(name) / "larder.json"
+    path.write_text(json.dumps(config))
+    servers = Servers()
+    try:
+        redis_url = servers.start_redis() if store == "redis" else None
+        yield servers.start_larder(redis_url, {"LARDER_CONFIG": str(path)})
+    finally:
+        servers.stop()
+
+
 @pytest.fixture(scope="session", params=["memory", "redis"])
 def larder_url(request, upstream, tmp_path_factory):
     """The URL of a live Larder server, once per store kind."""
-    config = tmp_path_factory.mktemp("config") / "larder.json"
-    config.write_text(json.dumps(commands_config(upstream.url)))
-    servers = Servers()
-    try:
-        redis_url = servers.start_redis() if request.param == "redis" else None
-        yield servers.start_larder(redis_url, {"LARDER_CONFIG": str(config)})
-    finally:
-        servers.stop()
+    yield from larder_with_config(request.param, commands_config(upstream.url), tmp_path_factory, "config")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 import larder
 
-from conftest import REPO, Servers
+from conftest import REPO, larder_with_config
 
 SCENARIOS = sorted((REPO / "test" / "scenarios").glob("*.json"))
 CLIENTS = ("sync", "async")
@@ -39,14 +39,7 @@ def scenario_config(upstream_url: str) -> dict:
 @pytest.fixture(scope="module", params=["memory", "redis"])
 def scenario_url(request, upstream, tmp_path_factory):
     """A live server with the scenario settings, once per store kind."""
-    config = tmp_path_factory.mktemp("scenario-config") / "larder.json"
-    config.write_text(json.dumps(scenario_config(upstream.url)))
-    servers = Servers()
-    try:
-        redis_url = servers.start_redis() if request.param == "redis" else None
-        yield servers.start_larder(redis_url, {"LARDER_CONFIG": str(config)})
-    finally:
-        servers.stop()
+    yield from larder_with_config(request.param, scenario_config(upstream.url), tmp_path_factory, "scenario-config")
 
 
 def to_sdk(value):
