@@ -1,20 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser } from "playwright-core";
 import { hashApiKey, type LarderServer } from "../../server/index.js";
 import { makeStore, startLarder, storeKinds } from "../harness/larder.js";
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
-import { buildDashboard, launchChromium, openPage, screenshot } from "./browser.js";
+import { openPage, screenshot, useDashboardBrowser } from "./browser.js";
 
-let assets: ReturnType<typeof buildDashboard>;
-let browser: Browser;
-beforeAll(async () => {
-  assets = buildDashboard();
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  assets?.remove();
-});
+// One build and one browser for the file; each store kind gets its servers.
+const ui = useDashboardBrowser();
 
 describe.each(storeKinds)("dashboard with auth on [%s store]", (kind) => {
   let redis: RedisServer | undefined;
@@ -22,7 +13,7 @@ describe.each(storeKinds)("dashboard with auth on [%s store]", (kind) => {
   beforeAll(async () => {
     if (kind === "redis") redis = await startRedis();
     server = await startLarder(makeStore(kind, redis?.url), {
-      dashboard: { assetsDir: assets.dir },
+      dashboard: { assetsDir: ui.assetsDir() },
       apiKeys: [
         { sha256: hashApiKey("reader-key"), namespace: "shop", permissions: ["read"] },
         { sha256: hashApiKey("admin-key"), namespace: "shop", permissions: ["read", "lock", "admin"] },
@@ -35,7 +26,7 @@ describe.each(storeKinds)("dashboard with auth on [%s store]", (kind) => {
   });
 
   async function signIn(key: string, keep: boolean) {
-    const w = await openPage(browser);
+    const w = await openPage(ui.browser());
     await w.page.goto(`${server.url}/dashboard#/overview`);
     await w.page.locator("input[name=apiKey]").fill(key);
     if (keep) await w.page.getByLabel("keep for this tab").check();

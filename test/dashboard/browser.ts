@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 
 const root = resolve(import.meta.dirname, "..", "..");
 
@@ -30,6 +31,28 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: chromiumPath,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
+}
+
+/**
+ * One dashboard build and one Chromium for a test file: started before its
+ * tests and removed after them. Read them inside tests or hooks.
+ */
+export function useDashboardBrowser(): { assetsDir(): string; browser(): Browser } {
+  let assets: ReturnType<typeof buildDashboard> | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    assets = buildDashboard();
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    assets?.remove();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the dashboard browser starts in beforeAll");
+    return value;
+  };
+  return { assetsDir: () => started(assets).dir, browser: () => started(browser) };
 }
 
 /** A page that records what must never happen: dialogs (alert), page errors, CSP violations. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { parseCommands } from "../../server/commands/definitions.js";
 import { CommandRunner } from "../../server/commands/runner.js";
 import { createLogger, createMemoryStore, createRedisStore, type LarderServer, type Store } from "../../server/index.js";
@@ -10,19 +10,10 @@ import { cacheClient, freshNamespace, startLarder, storeKinds, transportFor, typ
 import { startRedis, type RedisServer } from "../harness/redis-server.js";
 import { secret, testCommands } from "../commands/setup.js";
 import { startUpstream, type TestUpstream } from "../commands/upstream.js";
-import { buildDashboard, launchChromium, openPage, screenshot } from "./browser.js";
+import { openPage, screenshot, useDashboardBrowser } from "./browser.js";
 
 // One build and one browser for the file; each store kind gets its servers.
-let assets: ReturnType<typeof buildDashboard>;
-let browser: Browser;
-beforeAll(async () => {
-  assets = buildDashboard();
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => {
-  await browser?.close();
-  assets?.remove();
-});
+const ui = useDashboardBrowser();
 
 /** The namespace whose commands the tests run; every other test namespace is fresh. */
 const commandNs = "dash-cmd";
@@ -46,7 +37,7 @@ describe.each(storeKinds)("dashboard in a browser [%s store]", (kind: StoreKind)
         : createRedisStore({ url: redis?.url ?? "", keyPrefix: `larder-dash-${Math.random().toString(36).slice(2, 8)}`, commandClockOffsetMs: () => offsetMs });
     const definitions = parseCommands({ [commandNs]: testCommands(upstream.port, dead.port) }, { TEST_SECRET: secret }, 1024 * 1024);
     const runner = new CommandRunner({ definitions, state: store.commandState, logger: createLogger({ level: "silent" }) });
-    server = await startLarder(store, { commandRunner: runner, dashboard: { assetsDir: assets.dir } });
+    server = await startLarder(store, { commandRunner: runner, dashboard: { assetsDir: ui.assetsDir() } });
   }, 30_000);
   afterAll(async () => {
     await server?.close();
@@ -55,7 +46,7 @@ describe.each(storeKinds)("dashboard in a browser [%s store]", (kind: StoreKind)
   });
 
   async function open(view: string, ns: string): Promise<{ page: Page; dialogs: string[]; errors: string[]; close: () => Promise<void> }> {
-    const w = await openPage(browser);
+    const w = await openPage(ui.browser());
     await w.page.goto(`${server.url}/dashboard#/${view}?ns=${encodeURIComponent(ns)}`);
     await w.page.locator(`[data-view="${view}"]`).waitFor();
     return w;
